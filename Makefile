@@ -1,0 +1,120 @@
+# kubectl-workspace: build, test, demo. `make help` lists the targets.
+#
+# Sources are found by directory: shared/*.c -> libworkspace.a, plugin/*.c ->
+# bin/kubectl-workspace, webhook/*.c -> bin/workspace-webhook, certs/*.c ->
+# bin/workspace-certs, tests/unit/test_*.c -> one cmocka binary each.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build/release
+OPT     ?= -O2 -g
+SAN     ?=
+PKGS    := libcurl libcjson openssl libmicrohttpd yaml-0.1
+PYTHON  := /usr/bin/python3
+
+CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
+              -Wshadow -Wno-missing-field-initializers $(OPT) $(SAN) -Ishared \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+LDLIBS_ALL  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread $(LDLIBS)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+
+SHARED_SRC  := $(wildcard shared/*.c)
+PLUGIN_SRC  := $(wildcard plugin/*.c)
+WEBHOOK_SRC := $(wildcard webhook/*.c)
+CERTS_SRC   := $(wildcard certs/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB := $(BUILD)/libworkspace.a
+
+PROGRAMS := bin/kubectl-workspace bin/kubectl_complete-workspace
+ifneq ($(WEBHOOK_SRC),)
+PROGRAMS += bin/workspace-webhook
+endif
+ifneq ($(CERTS_SRC),)
+PROGRAMS += bin/workspace-certs
+endif
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps test unit unit-asan pytest demo bench fuzz install clean help
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+help:
+	@echo "make deps     install the Debian packages the build, tests and demo need"
+	@echo "make          build bin/kubectl-workspace (and the webhook and certs tools)"
+	@echo "make test     build and run every test (unit, unit under ASan+UBSan, e2e)"
+	@echo "make demo     run the seed example"
+	@echo "make install  install the programs under PREFIX (default /usr/local)"
+
+deps:
+	@tests/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(call obj,$(SHARED_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+bin/kubectl-workspace: $(call obj,$(PLUGIN_SRC)) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+# kubectl's completion hook: the same binary, told apart by its name.
+bin/kubectl_complete-workspace: bin/kubectl-workspace
+	ln -sf kubectl-workspace $@
+
+bin/workspace-webhook: $(call obj,$(WEBHOOK_SRC)) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+bin/workspace-certs: $(call obj,$(CERTS_SRC)) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+unit: $(UNIT_BINS)
+	@tests/run-unit $(UNIT_BINS)
+
+# The unit tests once more under AddressSanitizer + UndefinedBehaviorSanitizer.
+unit-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+
+pytest: all
+	@cd tests && $(PYTHON) -m pytest -q -p no:cacheprovider
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-all
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/demo.sh
+
+# Webhook load benchmark against nginx (see bench/README.md).
+bench: all
+	@WS_EXTRA_PKGS="wrk nginx-light" tests/deps.sh
+	@bench/run
+
+# Fuzz the decoders (see tests/fuzz/README.md).
+fuzz:
+	@tests/fuzz/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/kubectl-workspace $(DESTDIR)$(PREFIX)/bin/
+	ln -sf kubectl-workspace $(DESTDIR)$(PREFIX)/bin/kubectl_complete-workspace
+	for p in workspace-webhook workspace-certs; do \
+		[ ! -x bin/$$p ] || install -m 0755 bin/$$p $(DESTDIR)$(PREFIX)/bin/; done
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,210 @@
+/* cli.c - flag parsing, error printing and platform loading shared by the
+ * subcommands (see cli.h). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void strvec_push(struct strvec *s, const char *v)
+{
+	char **nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return;
+	s->v = nv;
+	s->v[s->n++] = strdup(v);
+}
+
+void strvec_release(struct strvec *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+int cli_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_err(int code, const ws_err *err)
+{
+	return cli_error(code, "%s", err->msg[0] ? err->msg : "unknown error");
+}
+
+static const struct opt *find_opt(const struct opt *opts, const char *name, size_t len, char short_name)
+{
+	if (!opts)
+		return NULL;
+	for (; opts->name; opts++) {
+		if (short_name ? opts->short_name == short_name
+			       : strlen(opts->name) == len && strncmp(opts->name, name, len) == 0)
+			return opts;
+	}
+	return NULL;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!v || strcmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+		*out = 1;
+		return 0;
+	}
+	if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static void set_value(const struct opt *o, const char *v)
+{
+	if (o->type == OPT_LIST) {
+		struct strvec *s = o->target;
+		const char *p = v;
+
+		if (!o->split) {
+			strvec_push(s, v);
+			return;
+		}
+		while (*p) {
+			const char *comma = strchr(p, ',');
+			size_t n = comma ? (size_t)(comma - p) : strlen(p);
+			char *piece = strndup(p, n);
+
+			if (n)
+				strvec_push(s, piece);
+			free(piece);
+			p += n + (comma != NULL);
+		}
+		return;
+	}
+	*(const char **)o->target = v;
+}
+
+int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+	      ws_err *err)
+{
+	const struct opt globals[] = {
+		{"kubeconfig", 0, OPT_STRING, &cli->kubeconfig, NULL, 0},
+		{"context", 0, OPT_STRING, &cli->context, NULL, 0},
+		{"namespace", 'n', OPT_STRING, &cli->system_namespace, NULL, 0},
+		{"output", 'o', OPT_STRING, &cli->output, NULL, 0},
+		{"flyte-endpoint", 0, OPT_STRING, &cli->flyte_endpoint, NULL, 0},
+		{"platform-config", 0, OPT_STRING, &cli->platform_config, NULL, 0},
+		{"tiers-file", 0, OPT_STRING, &cli->tiers_file, NULL, 0},
+		{"request-timeout", 0, OPT_STRING, &cli->request_timeout, NULL, 0},
+		{"help", 'h', OPT_BOOL, &cli->help, NULL, 0},
+		{NULL, 0, 0, NULL, NULL, 0},
+	};
+	int i, only_pos = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *name, *eq, *val = NULL;
+		const struct opt *o;
+		size_t len;
+		char short_name = 0;
+
+		if (only_pos || a[0] != '-' || a[1] == '\0') {
+			strvec_push(pos, a);
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		if (a[1] == '-') {
+			name = a + 2;
+			eq = strchr(name, '=');
+			len = eq ? (size_t)(eq - name) : strlen(name);
+			if (eq)
+				val = eq + 1;
+		} else {
+			/* -o json, -ojson, -o=json */
+			name = a + 1;
+			short_name = a[1];
+			len = 1;
+			if (a[2])
+				val = a[2] == '=' ? a + 3 : a + 2;
+		}
+		o = find_opt(opts, name, len, short_name);
+		if (!o)
+			o = find_opt(globals, name, len, short_name);
+		if (!o)
+			return ws_fail(err, WS_E_INVALID, "unknown flag: %s", a);
+		switch (o->type) {
+		case OPT_BOOL:
+			if (parse_bool(val, o->target))
+				return ws_fail(err, WS_E_INVALID, "invalid value '%s' for %s: use true or false",
+					       val, a);
+			break;
+		case OPT_OPTIONAL:
+			*(const char **)o->target = val ? val : o->implicit;
+			break;
+		case OPT_STRING:
+		case OPT_LIST:
+			if (!val) {
+				if (i + 1 >= argc)
+					return ws_fail(err, WS_E_INVALID, "flag needs an argument: %s", a);
+				val = argv[++i];
+			}
+			set_value(o, val);
+			break;
+		}
+	}
+	return 0;
+}
+
+int cli_platform_overrides(const struct cli *cli, ws_platform *p, ws_err *err)
+{
+	if (cli->tiers_file && ws_tiers_load_file(&p->tiers, cli->tiers_file, err))
+		return -1;
+	if (cli->tiers_file && !ws_tiers_find(&p->tiers, p->default_tier, NULL)) {
+		free(p->default_tier);
+		p->default_tier = strdup(p->tiers.tiers[0].name);
+	}
+	if (cli->system_namespace) {
+		if (ws_check_dns_label(cli->system_namespace, "namespace", err))
+			return -1;
+		free(p->system_namespace);
+		p->system_namespace = strdup(cli->system_namespace);
+	}
+	if (cli->flyte_endpoint) {
+		free(p->flyte_endpoint);
+		p->flyte_endpoint = strdup(cli->flyte_endpoint);
+	}
+	return 0;
+}
+
+int cli_platform(const struct cli *cli, ws_platform *p, ws_err *err)
+{
+	const char *file = cli->platform_config ? cli->platform_config
+						: getenv("WORKSPACE_PLATFORM_CONFIG");
+
+	if (ws_platform_defaults(p, err))
+		return -1;
+	if (file && *file && ws_platform_load_file(p, file, err))
+		goto fail;
+	if (!cli->flyte_endpoint && !p->flyte_endpoint && getenv("FLYTE_PLATFORM_URL") &&
+	    *getenv("FLYTE_PLATFORM_URL")) {
+		p->flyte_endpoint = strdup(getenv("FLYTE_PLATFORM_URL"));
+	}
+	if (cli_platform_overrides(cli, p, err))
+		goto fail;
+	return 0;
+fail:
+	ws_platform_release(p);
+	return -1;
+}

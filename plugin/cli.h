@@ -1,0 +1,98 @@
+/* cli.h - what every subcommand of kubectl-workspace shares: the command
+ * signature, the global options, flag parsing and output helpers.
+ *
+ * To add a command: write plugin/cmd_<name>.c with
+ *   int cmd_<name>(int argc, char **argv, struct cli *cli);
+ * declare it below, and add a row to the table in main.c.
+ * A command returns the process exit code (0 ok, 1 failure/drift, 2 usage).
+ */
+#ifndef WS_CLI_H
+#define WS_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "platform.h"
+
+#define EXIT_USAGE 2
+
+/* Options every command accepts (kubectl's conventions). */
+struct cli {
+	const char *prog;           /* "kubectl workspace" when run by kubectl */
+	const char *kubeconfig;     /* --kubeconfig */
+	const char *context;        /* --context */
+	const char *system_namespace; /* -n/--namespace: where records live */
+	const char *output;         /* -o/--output */
+	const char *flyte_endpoint; /* --flyte-endpoint */
+	const char *platform_config; /* --platform-config FILE */
+	const char *tiers_file;     /* --tiers-file FILE */
+	const char *request_timeout; /* --request-timeout (e.g. 30s) */
+	int help;
+	int tty;                    /* stdin and stdout are terminals */
+};
+
+/* ---- flag parsing ------------------------------------------------------- */
+
+enum opt_type {
+	OPT_BOOL,     /* --yes, --yes=false */
+	OPT_STRING,   /* --tier large, --tier=large, -t large */
+	OPT_LIST,     /* repeatable; comma-split when split is set */
+	OPT_OPTIONAL  /* value only with '=': --dry-run, --dry-run=server */
+};
+
+struct strvec {
+	char **v;
+	size_t n;
+};
+
+struct opt {
+	const char *name;   /* long name without "--" */
+	char short_name;    /* or 0 */
+	enum opt_type type;
+	void *target;       /* int*, const char**, struct strvec* */
+	const char *implicit; /* OPT_OPTIONAL: value when given without '=' */
+	int split;          /* OPT_LIST: split values at ',' */
+};
+
+/* Parse argv[1..] against the command's options and the global ones.
+ * Positional arguments are collected in pos (strings borrowed from argv;
+ * "--" ends the options). Unknown flags are an error naming the flag. */
+int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+	      ws_err *err);
+void strvec_push(struct strvec *s, const char *v);
+void strvec_release(struct strvec *s);
+
+/* Print "error: <msg>" to stderr; returns code for `return cli_error(...)`. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_err(int code, const ws_err *err);
+
+/* Load platform settings: defaults, then --platform-config or
+ * WORKSPACE_PLATFORM_CONFIG, then --tiers-file, then -n and
+ * --flyte-endpoint. (Commands that reach the cluster overlay the
+ * cluster's workspace-platform ConfigMap in between.) */
+int cli_platform(const struct cli *cli, ws_platform *p, ws_err *err);
+/* Apply the command-line overrides (-n, --flyte-endpoint, --tiers-file) last. */
+int cli_platform_overrides(const struct cli *cli, ws_platform *p, ws_err *err);
+
+/* ---- output -------------------------------------------------------------- */
+
+/* Print a tree as kubectl does for -o json (4-space indent) or -o yaml. */
+int print_json(FILE *f, const cJSON *item);
+int print_yaml(FILE *f, const cJSON *item, ws_err *err);
+/* Print a tree in the format named by -o (json|yaml); fails on others. */
+int print_as(FILE *f, const char *format, const cJSON *item, ws_err *err);
+/* Print rows as a kubectl-style table: columns padded with 3 spaces.
+ * cells is nrows * ncols strings, the first row being the header. */
+void print_table(FILE *f, const char *const *cells, size_t nrows, size_t ncols);
+
+/* "2026-11-28T11:23:34Z" for now (UTC). */
+void rfc3339_now(char out[32]);
+
+/* ---- commands --------------------------------------------------------------- */
+
+int cmd_create(int argc, char **argv, struct cli *cli);
+int cmd_version(int argc, char **argv, struct cli *cli);
+
+#endif

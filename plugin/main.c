@@ -1,0 +1,70 @@
+/* main.c - kubectl-workspace: the table of contents. kubectl runs this
+ * binary for `kubectl workspace ...`; each subcommand lives in cmd_<name>.c. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv, struct cli *cli);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"create", cmd_create, "Create a workspace: Flyte project, namespace, quota, RBAC and runner account"},
+	{"version", cmd_version, "Print the plugin version"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fputs("Self-service Flyte workspaces on Kubernetes.\n\n"
+	      "A workspace is a Flyte project (ws-<name>-<NNN>) and its namespace (flyte-<id>) with\n"
+	      "tenant labels, a resource quota from a tier, RBAC for its members, a runner service\n"
+	      "account bound to a cloud role and a network policy. Its record in the cluster is the\n"
+	      "source of truth.\n\n"
+	      "Available Commands:\n", f);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nOptions (accepted by every command):\n"
+	      "    --kubeconfig='': Path to the kubeconfig file to use (else KUBECONFIG, ~/.kube/config, in-cluster).\n"
+	      "    --context='': The name of the kubeconfig context to use.\n"
+	      "    -n, --namespace='workspace-system': The namespace that holds workspace records.\n"
+	      "    --flyte-endpoint='': Flyte Admin URL (else FLYTE_PLATFORM_URL, else the platform config).\n"
+	      "    --platform-config='': Platform settings file (else WORKSPACE_PLATFORM_CONFIG, else the\n"
+	      "        workspace-platform ConfigMap).\n"
+	      "    --tiers-file='': A YAML or JSON file that replaces the quota tier table.\n"
+	      "    -h, --help: Help for the command.\n\n"
+	      "Usage:\n"
+	      "  kubectl workspace [command] [options]\n\n"
+	      "Use \"kubectl workspace <command> --help\" for more information about a given command.\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	size_t i;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.prog = "kubectl workspace";
+	cli.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv + 1, &cli);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1, &cli);
+	fprintf(stderr, "error: unknown command \"%s\" for \"kubectl workspace\"\n"
+			"Run 'kubectl workspace --help' for usage.\n", argv[1]);
+	return EXIT_USAGE;
+}

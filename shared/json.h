@@ -1,0 +1,38 @@
+/* json.h - small helpers over cJSON used across the code base.
+ *
+ * Ownership: cJSON trees returned by functions here belong to the caller
+ * (free with cJSON_Delete); pointers *into* a tree (ws_json_str, ws_json_get)
+ * are borrowed and live as long as the tree.
+ */
+#ifndef WS_JSON_H
+#define WS_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "error.h"
+
+/* Parse len bytes (need not be NUL-terminated). The error says where. */
+cJSON *ws_json_parse(const char *data, size_t len, ws_err *err);
+
+/* Walk a path of object keys, NULL-terminated: ws_json_get(o, "metadata", "name", NULL). */
+cJSON *ws_json_get(const cJSON *obj, ...);
+/* The string at a path, or NULL when absent or not a string. */
+const char *ws_json_str(const cJSON *obj, ...);
+
+/* Get or create the child object `key` of obj (replacing a non-object). */
+cJSON *ws_json_obj(cJSON *obj, const char *key);
+/* Set obj[key] to a string (replacing what was there). Returns the item. */
+cJSON *ws_json_set_str(cJSON *obj, const char *key, const char *val);
+/* Set obj[key] to item (taking ownership, replacing what was there). */
+void ws_json_set(cJSON *obj, const char *key, cJSON *item);
+
+/* 1 when every member of `want` is present and equal in `have`, recursively
+ * for objects; arrays and scalars must be equal. Used to tell whether an
+ * object in the cluster already matches the plan (the server adds fields). */
+int ws_json_subset(const cJSON *want, const cJSON *have);
+
+/* Compact JSON text (malloc'd; caller frees). */
+char *ws_json_print(const cJSON *item);
+
+#endif

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Install the Debian packages the build, the tests and the demo need.
+# As root: apt-get installs what is missing. Otherwise: print the command and fail.
+set -eu
+PKGS="gcc make pkg-config ca-certificates curl openssl
+libcurl4-openssl-dev libcjson-dev libssl-dev libmicrohttpd-dev libyaml-dev libcmocka-dev
+python3-pytest python3-jsonpatch python3-protobuf python3-kubernetes python3-yaml
+python3-cryptography"
+[ -n "${WS_EXTRA_PKGS:-}" ] && PKGS="$PKGS $WS_EXTRA_PKGS"
+
+missing=""
+for p in $PKGS; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "make deps: missing packages; run as root:" >&2
+	echo "  apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "make deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if ! command -v kubectl >/dev/null 2>&1; then
+	echo "make deps: kubectl is not on PATH; the e2e tests need the real kubectl" >&2
+	exit 1
+fi
