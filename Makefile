@@ -9,11 +9,11 @@ PREFIX  ?= /usr/local
 BUILD   ?= build/release
 OPT     ?= -O2 -g
 SAN     ?=
-PKGS    := libcurl libcjson openssl libmicrohttpd yaml-0.1
+PKGS    := libcurl libcjson openssl libmicrohttpd gnutls yaml-0.1
 PYTHON  := /usr/bin/python3
 
 CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
-              -Wshadow -Wno-missing-field-initializers $(OPT) $(SAN) -Ishared \
+              -Wshadow -Wno-missing-field-initializers -Wno-format-truncation $(OPT) $(SAN) -Ishared \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 LDLIBS_ALL  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread $(LDLIBS)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)

@@ -14,7 +14,10 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "flyte.h"
+#include "k8s.h"
 #include "platform.h"
+#include "provision.h"
 
 #define EXIT_USAGE 2
 
@@ -76,6 +79,32 @@ int cli_platform(const struct cli *cli, ws_platform *p, ws_err *err);
 /* Apply the command-line overrides (-n, --flyte-endpoint, --tiers-file) last. */
 int cli_platform_overrides(const struct cli *cli, ws_platform *p, ws_err *err);
 
+/* ---- a connection to the cluster and Flyte ------------------------------ */
+
+struct session {
+	ws_k8s k8s;
+	ws_flyte flyte;
+	int have_flyte;
+	ws_platform platform;
+	ws_prov prov;
+	int progress_to_stderr; /* keep stdout for -o output */
+	int live;               /* rewrite progress lines in place (terminal) */
+};
+
+/* Connect: kubeconfig (--kubeconfig, --context), platform settings (built-in
+ * defaults, the cluster's workspace-platform ConfigMap, --platform-config,
+ * --tiers-file, -n), Flyte Admin (--flyte-endpoint, else FLYTE_PLATFORM_URL,
+ * else the platform's flyte.endpoint). Progress lines go to stdout, or to
+ * stderr when -o is set. */
+int session_open(struct cli *cli, struct session *s, ws_err *err);
+void session_close(struct session *s);
+
+/* Ask on the terminal: prints the prompt (and default) and reads a line.
+ * Returns 0 with the answer (default when empty), -1 at end of input. */
+int prompt_line(const char *question, const char *def, char *out, size_t size);
+/* y/n question; def is the answer to an empty line. -1 at end of input. */
+int prompt_yes(const char *question, int def);
+
 /* ---- output -------------------------------------------------------------- */
 
 /* Print a tree as kubectl does for -o json (4-space indent) or -o yaml. */
@@ -93,6 +122,20 @@ void rfc3339_now(char out[32]);
 /* ---- commands --------------------------------------------------------------- */
 
 int cmd_create(int argc, char **argv, struct cli *cli);
+int cmd_list(int argc, char **argv, struct cli *cli);
+int cmd_describe(int argc, char **argv, struct cli *cli);
+int cmd_member(int argc, char **argv, struct cli *cli);
+int cmd_tier(int argc, char **argv, struct cli *cli);
+int cmd_delete(int argc, char **argv, struct cli *cli);
+int cmd_env(int argc, char **argv, struct cli *cli);
+int cmd_doctor(int argc, char **argv, struct cli *cli);
 int cmd_version(int argc, char **argv, struct cli *cli);
+/* kubectl_complete-workspace: candidates for the words typed so far. */
+int cmd_complete(int argc, char **argv, struct cli *cli);
+
+/* Shared by the commands that show a workspace. */
+void print_summary(FILE *f, const ws_platform *p, const ws_record *r);
+cJSON *record_with_status(const ws_record *r, const cJSON *status);
+void print_drift_table(FILE *f, const ws_drift *d, size_t n);
 
 #endif

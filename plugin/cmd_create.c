@@ -42,6 +42,8 @@ static const char create_help[] =
 
 struct create_opts {
 	const char *owner;
+	char *owner_buf;  /* owner typed at a prompt */
+	char *tier_buf;
 	struct strvec members;
 	struct strvec services;
 	const char *tier;
@@ -184,6 +186,118 @@ static int print_dry_run(const struct cli *cli, const ws_record *r, const ws_pla
 	return rc;
 }
 
+/* Ask for what is missing, one question at a time, re-asking on bad input. */
+static int ask_missing(const ws_platform *p, char **name, struct create_opts *o, ws_err *err)
+{
+	char line[512], names[256];
+
+	while (!*name) {
+		char slug[WS_NAME_BUF];
+		ws_err e;
+
+		if (prompt_line("Workspace name", NULL, line, sizeof(line)))
+			return ws_fail(err, WS_E_INVALID, "no workspace name given");
+		if (ws_slugify(line, ws_slug_max(&p->ns_template, (const char *const *)p->domains.items,
+						 p->domains.n), slug, sizeof(slug), &e)) {
+			printf("  %s\n", e.msg);
+			continue;
+		}
+		printf("  the workspace id will be ws-%s-<NNN>\n", slug);
+		*name = strdup(line);
+	}
+	while (!o->owner) {
+		ws_err e;
+
+		if (prompt_line("Owner e-mail", NULL, line, sizeof(line)))
+			return ws_fail(err, WS_E_INVALID, "no owner given");
+		if (ws_check_email(line, &e)) {
+			printf("  %s\n", e.msg);
+			continue;
+		}
+		o->owner = o->owner_buf = strdup(line);
+	}
+	if (!o->members.n) {
+		for (;;) {
+			char user[256], role[64], email[256], spec[600];
+			enum ws_role r;
+			ws_err e;
+
+			if (prompt_line("Add a member (user id or e-mail; empty to finish)", "", user,
+					sizeof(user)) || !*user)
+				break;
+			for (;;) {
+				if (prompt_line("  Role (owner, contributor, viewer)", "contributor", role,
+						sizeof(role)))
+					return ws_fail(err, WS_E_INVALID, "input ended");
+				if (!ws_role_parse(role, &r, &e))
+					break;
+				printf("  %s\n", e.msg);
+			}
+			email[0] = '\0';
+			if (!strchr(user, '@')) {
+				for (;;) {
+					if (prompt_line("  E-mail (optional)", "", email, sizeof(email)))
+						return ws_fail(err, WS_E_INVALID, "input ended");
+					if (!*email || !ws_check_email(email, &e))
+						break;
+					printf("  %s\n", e.msg);
+				}
+			}
+			snprintf(spec, sizeof(spec), "%s=%s%s%s", user, role, *email ? ":" : "", email);
+			strvec_push(&o->members, spec);
+		}
+	}
+	if (!o->services.n) {
+		if (prompt_line("Services (comma separated)", "flyte", line, sizeof(line)))
+			return ws_fail(err, WS_E_INVALID, "input ended");
+		{
+			char *tok, *save = NULL;
+
+			for (tok = strtok_r(line, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+				strvec_push(&o->services, tok);
+		}
+	}
+	ws_tiers_names(&p->tiers, names, sizeof(names));
+	while (!o->tier) {
+		char q[300];
+		ws_err e;
+
+		snprintf(q, sizeof(q), "Tier (%s)", names);
+		if (prompt_line(q, p->default_tier, line, sizeof(line)))
+			return ws_fail(err, WS_E_INVALID, "input ended");
+		if (!ws_tiers_find(&p->tiers, line, &e)) {
+			printf("  %s\n", e.msg);
+			continue;
+		}
+		o->tier = o->tier_buf = strdup(line);
+	}
+	return 0;
+}
+
+static int print_created(const struct cli *cli, const struct session *s, const ws_record *r,
+			 int existed, ws_err *err)
+{
+	cJSON *o;
+	int rc;
+
+	if (cli->output && strcmp(cli->output, "name") == 0) {
+		printf("workspace/%s\n", r->workspace_id);
+		return 0;
+	}
+	if (cli->output) {
+		o = record_with_status(r, NULL);
+		rc = print_as(stdout, cli->output, o, err);
+		cJSON_Delete(o);
+		return rc;
+	}
+	printf("\n%s\n\n", existed ? "Workspace already existed; it now matches this request."
+				   : "Workspace created.");
+	print_summary(stdout, &s->platform, r);
+	printf("\nNext:\n  eval \"$(kubectl workspace env %s)\"   # then pyflyte run/register use it\n",
+	       r->workspace_id);
+	return 0;
+}
+
 int cmd_create(int argc, char **argv, struct cli *cli)
 {
 	struct create_opts o = {0};
@@ -197,12 +311,13 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
 	struct strvec pos = {0};
-	ws_platform platform;
+	struct session sess;
+	ws_platform platform, *pf;
 	ws_record record;
 	ws_plan plan;
 	ws_err err;
-	const char *name;
-	int rc = 1;
+	char *name = NULL;
+	int rc = 1, client_only, interactive, existed = 0;
 
 	if (cli_parse(argc, argv, opts, cli, &pos, &err)) {
 		rc = cli_err(EXIT_USAGE, &err);
@@ -227,37 +342,75 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		rc = cli_error(EXIT_USAGE, "invalid --output '%s': use json, yaml or name", cli->output);
 		goto out_args;
 	}
-	name = pos.n ? pos.v[0] : NULL;
-	if (!name || !o.owner) {
+	client_only = o.dry_run && strcmp(o.dry_run, "client") == 0;
+	name = pos.n ? strdup(pos.v[0]) : NULL;
+	interactive = cli->tty && (!name || !o.owner);
+	if (!interactive && (!name || !o.owner)) {
 		rc = cli_error(EXIT_USAGE, "missing %s%s%s (pass them as arguments, or run on a terminal to be asked)",
 			       name ? "" : "NAME", !name && !o.owner ? " and " : "",
 			       o.owner ? "" : "--owner");
 		goto out_args;
 	}
-	if (cli_platform(cli, &platform, &err)) {
-		rc = cli_err(1, &err);
-		goto out_args;
+	/* Settings: from the cluster unless this is a client-side dry run. */
+	if (client_only) {
+		if (cli_platform(cli, &platform, &err)) {
+			rc = cli_err(1, &err);
+			goto out_args;
+		}
+		pf = &platform;
+	} else {
+		if (session_open(cli, &sess, &err)) {
+			rc = cli_err(1, &err);
+			goto out_args;
+		}
+		sess.prov.dry_run = o.dry_run && strcmp(o.dry_run, "server") == 0;
+		pf = &sess.platform;
 	}
-	if (build_record(&record, &platform, name, 1, &o, &err)) {
+	if (interactive && ask_missing(pf, &name, &o, &err)) {
 		rc = cli_err(1, &err);
 		goto out_platform;
 	}
-	if (ws_plan_build(&record, &platform, &plan, &err)) {
+	if (build_record(&record, pf, name, 1, &o, &err)) {
+		rc = cli_err(1, &err);
+		goto out_platform;
+	}
+	if (ws_plan_build(&record, pf, &plan, &err)) {
 		rc = cli_err(1, &err);
 		goto out_record;
 	}
-	if (o.dry_run && strcmp(o.dry_run, "client") == 0) {
+	if (client_only) {
 		rc = print_dry_run(cli, &record, &plan, &err) ? cli_err(1, &err) : 0;
-	} else {
-		rc = cli_error(1, "provisioning needs a cluster: not available in this build yet "
-				  "(use --dry-run=client)");
+		goto out_plan;
 	}
+	if (cli->tty && !o.yes) {
+		putchar('\n');
+		print_plan_table(stdout, &record, &plan);
+		printf("\n(the number %03u is a placeholder: the next free one is taken)\n", 1u);
+		if (prompt_yes("Create this workspace?", 0) != 1) {
+			rc = cli_error(1, "cancelled: nothing was created");
+			goto out_plan;
+		}
+	}
+	if (ws_create(&sess.prov, &record, &existed, &err)) {
+		rc = cli_err(1, &err);
+		goto out_plan;
+	}
+	if (sess.prov.dry_run && !cli->output)
+		printf("\n(server dry run: the API server checked every object; nothing was persisted)\n");
+	rc = print_created(cli, &sess, &record, existed, &err) ? cli_err(1, &err) : 0;
+out_plan:
 	ws_plan_release(&plan);
 out_record:
 	ws_record_release(&record);
 out_platform:
-	ws_platform_release(&platform);
+	if (client_only)
+		ws_platform_release(&platform);
+	else
+		session_close(&sess);
 out_args:
+	free(name);
+	free(o.owner_buf);
+	free(o.tier_buf);
 	strvec_release(&o.members);
 	strvec_release(&o.services);
 	strvec_release(&pos);

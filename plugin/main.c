@@ -1,5 +1,6 @@
 /* main.c - kubectl-workspace: the table of contents. kubectl runs this
  * binary for `kubectl workspace ...`; each subcommand lives in cmd_<name>.c. */
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,13 @@ struct command {
 
 static const struct command commands[] = {
 	{"create", cmd_create, "Create a workspace: Flyte project, namespace, quota, RBAC and runner account"},
+	{"list", cmd_list, "List workspaces"},
+	{"describe", cmd_describe, "Show a workspace and whether the cluster matches its plan"},
+	{"member", cmd_member, "Add, remove or re-role a member"},
+	{"tier", cmd_tier, "Change the quota tier of a workspace"},
+	{"delete", cmd_delete, "Delete a workspace (its Flyte project is archived)"},
+	{"env", cmd_env, "Print the Flyte project context for pyflyte and flytectl"},
+	{"doctor", cmd_doctor, "Check workspaces against their plans; --fix repairs them"},
 	{"version", cmd_version, "Print the plugin version"},
 };
 
@@ -54,6 +62,8 @@ int main(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	cli.prog = "kubectl workspace";
 	cli.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (strcmp(basename(argv[0]), "kubectl_complete-workspace") == 0)
+		return cmd_complete(argc, argv, &cli);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

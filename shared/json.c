@@ -2,6 +2,8 @@
 #include "json.h"
 
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 cJSON *ws_json_parse(const char *data, size_t len, ws_err *err)
@@ -96,6 +98,44 @@ int ws_json_subset(const cJSON *want, const cJSON *have)
 		return 1;
 	}
 	return cJSON_Compare(want, have, 1);
+}
+
+static int diff_at(const cJSON *want, const cJSON *have, char *path, size_t plen, char *out,
+		   size_t size)
+{
+	const cJSON *w;
+	char *ws, *hs;
+
+	if (cJSON_IsObject(want) && cJSON_IsObject(have)) {
+		cJSON_ArrayForEach(w, want) {
+			size_t n = strlen(path);
+
+			snprintf(path + n, plen - n, "%s%s", n ? "." : "", w->string);
+			if (diff_at(w, cJSON_GetObjectItemCaseSensitive(have, w->string), path, plen, out,
+				    size))
+				return 1;
+			path[n] = '\0';
+		}
+		return 0;
+	}
+	if (have && cJSON_Compare(want, have, 1))
+		return 0;
+	ws = cJSON_PrintUnformatted(want);
+	hs = have ? cJSON_PrintUnformatted(have) : NULL;
+	snprintf(out, size, "%s: want %.120s, have %.120s", path[0] ? path : "(object)",
+		 ws ? ws : "?", hs ? hs : "nothing");
+	free(ws);
+	free(hs);
+	return 1;
+}
+
+int ws_json_diff(const cJSON *want, const cJSON *have, char *out, size_t size)
+{
+	char path[512] = "";
+
+	if (size)
+		out[0] = '\0';
+	return diff_at(want, have, path, sizeof(path), out, size);
 }
 
 char *ws_json_print(const cJSON *item)

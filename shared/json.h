@@ -32,6 +32,11 @@ void ws_json_set(cJSON *obj, const char *key, cJSON *item);
  * object in the cluster already matches the plan (the server adds fields). */
 int ws_json_subset(const cJSON *want, const cJSON *have);
 
+/* Where `want` is not a subset of `have` (see ws_json_subset): writes the
+ * first differing path and both values ("spec.hard.pods: want \"100\", have
+ * \"20\"") into out and returns 1; returns 0 when it is a subset. */
+int ws_json_diff(const cJSON *want, const cJSON *have, char *out, size_t size);
+
 /* Compact JSON text (malloc'd; caller frees). */
 char *ws_json_print(const cJSON *item);
 

@@ -16,6 +16,16 @@
  * Relative file paths resolve against the directory of the kubeconfig file
  * that named them. Every secret is read into memory and handed to the HTTP
  * target; none is printed, logged or put on a command line.
+ *
+ * Exec plugins run lazily (through the target's refresh hook, before the
+ * first request), directly with fork/execvp (never a shell), with the
+ * config's env, KUBERNETES_EXEC_INFO, stdin a terminal only when
+ * interactiveMode allows it, stderr passed through, stdout capped at 1 MiB
+ * and a timeout (60 s; 300 s when interactive). A tokenFile (also the
+ * in-cluster token) is re-read when the file changes.
+ *
+ * WS_INCLUSTER_DIR (for tests) replaces the service account directory
+ * /var/run/secrets/kubernetes.io/serviceaccount of the in-cluster config.
  */
 #ifndef WS_KUBECONFIG_H
 #define WS_KUBECONFIG_H
@@ -38,7 +48,7 @@ typedef struct ws_kube_conn {
 	char *context;          /* name of the context used ("" in-cluster) */
 	char *namespace;        /* context namespace, or "default" */
 	char *source;           /* "kubeconfig /path", "in-cluster", for messages */
-	void *exec;             /* exec-plugin state (private), or NULL */
+	void *exec;             /* refresh state (exec plugin, tokenFile; private), or NULL */
 } ws_kube_conn;
 
 /* Resolve the connection; errors name the file and field at fault
@@ -46,5 +56,10 @@ typedef struct ws_kube_conn {
  * KUBECONFIG or use --kubeconfig"). */
 int ws_kubeconfig_load(ws_kube_conn *c, const ws_kubeconfig_options *opt, ws_err *err);
 void ws_kube_conn_release(ws_kube_conn *c);
+
+/* After a 401: drop cached credentials (exec plugin output, token file
+ * contents) so that the next attempt fetches fresh ones. Returns 1 when
+ * there was something to refresh (a retry may help), else 0. */
+int ws_kube_conn_reauth(ws_kube_conn *c);
 
 #endif

@@ -135,7 +135,7 @@ static int add_object(ws_plan *plan, enum ws_step step, const ws_kind *k, cJSON 
 static int add_flyte(ws_plan *plan, enum ws_step step, const char *method, const char *path,
 		     const char *what, cJSON *body)
 {
-	ws_flyte_call *calls = realloc(plan->flyte, (plan->nflyte + 1) * sizeof(*calls));
+	ws_plan_call *calls = realloc(plan->flyte, (plan->nflyte + 1) * sizeof(*calls));
 
 	if (!calls) {
 		cJSON_Delete(body);

@@ -54,20 +54,20 @@ typedef struct ws_plan_object {
 	cJSON *body;           /* the full object, owned */
 } ws_plan_object;
 
-typedef struct ws_flyte_call {
+typedef struct ws_plan_call {
 	enum ws_step step;
 	const char *method;    /* "POST" or "PUT" */
 	char path[256];        /* "/api/v1/projects", "/api/v1/project_attributes/<id>" */
 	const char *what;      /* "project", "workflow_execution_config", ... */
 	cJSON *body;           /* owned */
-} ws_flyte_call;
+} ws_plan_call;
 
 typedef struct ws_plan {
 	char workspace_id[64];
 	ws_strlist namespaces;      /* one, or one per domain */
 	ws_plan_object *objects;    /* in dependency order */
 	size_t nobjects;
-	ws_flyte_call *flyte;       /* [0] registers the project */
+	ws_plan_call *flyte;       /* [0] registers the project */
 	size_t nflyte;
 	char *console_url;          /* NULL when the platform does not know it */
 } ws_plan;

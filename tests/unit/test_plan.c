@@ -181,7 +181,7 @@ static void test_seed_plan(void **state)
 	ws_record_release(&r);
 }
 
-static void expect_call(const ws_flyte_call *c, const char *method, const char *path, const char *json)
+static void expect_call(const ws_plan_call *c, const char *method, const char *path, const char *json)
 {
 	cJSON *want = cJSON_Parse(json);
 

@@ -1,0 +1,124 @@
+/* cmd_doctor.c - `kubectl workspace doctor [ID] [--fix]`: diff the plan of
+ * each workspace against the cluster and Flyte; exit 1 on drift. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char doctor_help[] =
+	"Check workspaces against their plans: every object (missing, different, or managed\n"
+	"but no longer planned), the Flyte project and its settings, and flyteadmin's\n"
+	"namespace_mapping.template. Exits 1 when anything drifted.\n\n"
+	"Examples:\n"
+	"  kubectl workspace doctor\n"
+	"  kubectl workspace doctor ws-churn-001 --fix\n\n"
+	"Options:\n"
+	"    --fix=false: Bring every drifted workspace back to its plan, then check again.\n\n"
+	"Usage:\n"
+	"  kubectl workspace doctor [ID] [--fix]\n";
+
+/* Check one workspace; prints its drift. Returns the number drifted, -1 on error. */
+static long check(struct session *s, const ws_record *r, int quiet_ok)
+{
+	ws_drift *d = NULL, *bad;
+	size_t n, ndrift, i, nb = 0;
+	ws_err err;
+
+	if (ws_diff(&s->prov, r, &d, &n, &ndrift, &err)) {
+		cli_err(1, &err);
+		return -1;
+	}
+	bad = calloc(n + 1, sizeof(*bad));
+	for (i = 0; i < n; i++)
+		if (d[i].state != WS_DRIFT_OK)
+			bad[nb++] = d[i];
+	if (!ndrift) {
+		if (!quiet_ok)
+			printf("%s: ok (%zu objects match the plan)\n", r->workspace_id, n - nb);
+		for (i = 0; i < nb; i++)
+			printf("  note: %s: %s\n", bad[i].subject, bad[i].detail);
+	} else {
+		printf("%s: %zu drifted\n", r->workspace_id, ndrift);
+		print_drift_table(stdout, bad, nb);
+	}
+	free(bad);
+	free(d);
+	return (long)ndrift;
+}
+
+int cmd_doctor(int argc, char **argv, struct cli *cli)
+{
+	int fix = 0;
+	const struct opt opts[] = {
+		{"fix", 0, OPT_BOOL, &fix, NULL, 0},
+		{NULL, 0, 0, NULL, NULL, 0},
+	};
+	struct strvec pos = {0};
+	struct session s;
+	ws_record *recs = NULL;
+	size_t n = 0, i;
+	ws_err err;
+	int rc = 1, drifted = 0, failed = 0;
+
+	if (cli_parse(argc, argv, opts, cli, &pos, &err)) {
+		rc = cli_err(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (cli->help) {
+		fputs(doctor_help, stdout);
+		rc = 0;
+		goto out;
+	}
+	if (pos.n > 1) {
+		rc = cli_error(EXIT_USAGE, "doctor takes at most one workspace ID");
+		goto out;
+	}
+	if (session_open(cli, &s, &err)) {
+		rc = cli_err(1, &err);
+		goto out;
+	}
+	if (pos.n == 1) {
+		recs = calloc(1, sizeof(*recs));
+		if (ws_record_load(&s.prov, pos.v[0], &recs[0], NULL, &err)) {
+			free(recs);
+			rc = cli_err(1, &err);
+			goto out_session;
+		}
+		n = 1;
+	} else if (ws_record_list(&s.prov, &recs, NULL, &n, &err)) {
+		rc = cli_err(1, &err);
+		goto out_session;
+	}
+	if (n == 0)
+		printf("No workspaces found in namespace %s.\n", s.platform.system_namespace);
+	for (i = 0; i < n; i++) {
+		long d = check(&s, &recs[i], 0);
+
+		if (d < 0) {
+			failed = 1;
+			continue;
+		}
+		if (d == 0)
+			continue;
+		if (!fix) {
+			drifted = 1;
+			continue;
+		}
+		printf("fixing %s\n", recs[i].workspace_id);
+		if (ws_converge(&s.prov, &recs[i], &err)) {
+			cli_err(1, &err);
+			failed = 1;
+			continue;
+		}
+		d = check(&s, &recs[i], 0);
+		if (d != 0)
+			drifted = 1;
+	}
+	rc = failed || drifted ? 1 : 0;
+	ws_records_release(recs, NULL, n);
+out_session:
+	session_close(&s);
+out:
+	strvec_release(&pos);
+	return rc;
+}

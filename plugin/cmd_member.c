@@ -1,0 +1,162 @@
+/* cmd_member.c - `kubectl workspace member add|remove|set-role` and
+ * `kubectl workspace tier`: edit the record, then bring the cluster to it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char member_help[] =
+	"Change the members of a workspace. The record is updated first, then the workspace's\n"
+	"roles and bindings are brought to it (a removed member's role and binding are deleted).\n\n"
+	"Examples:\n"
+	"  kubectl workspace member add ws-churn-001 carol viewer --email carol@company.com\n"
+	"  kubectl workspace member set-role ws-churn-001 carol contributor\n"
+	"  kubectl workspace member remove ws-churn-001 carol\n\n"
+	"Options:\n"
+	"    --email='': E-mail address of the member (add), used as the RBAC subject.\n\n"
+	"Usage:\n"
+	"  kubectl workspace member add ID USER [ROLE] [--email EMAIL]   (ROLE defaults to contributor)\n"
+	"  kubectl workspace member remove ID USER\n"
+	"  kubectl workspace member set-role ID USER ROLE\n";
+
+static const char tier_help[] =
+	"Change the quota tier of a workspace: the record is updated, then its ResourceQuota,\n"
+	"namespace annotations and Flyte project settings are brought to it.\n\n"
+	"Examples:\n"
+	"  kubectl workspace tier ws-churn-001 large\n\n"
+	"Usage:\n"
+	"  kubectl workspace tier ID TIER\n";
+
+enum member_op { OP_ADD, OP_REMOVE, OP_SET_ROLE, OP_TIER };
+
+struct edit {
+	enum member_op op;
+	const char *user;
+	const char *email;
+	enum ws_role role;
+	const char *tier;
+	const ws_platform *platform;
+};
+
+static int apply_edit(void *ctx, ws_record *r, ws_err *err)
+{
+	struct edit *e = ctx;
+
+	switch (e->op) {
+	case OP_ADD:
+		if (e->email && ws_check_email(e->email, err))
+			return ws_err_prefix(err, "--email");
+		return ws_record_add_user(r, e->user, e->email ? e->email
+				: strchr(e->user, '@') ? e->user : NULL, e->role, err);
+	case OP_REMOVE:
+		return ws_record_remove_user(r, e->user, err);
+	case OP_SET_ROLE:
+		return ws_record_set_role(r, e->user, e->role, err);
+	case OP_TIER:
+		if (!ws_tiers_find(&e->platform->tiers, e->tier, err))
+			return -1;
+		ws_record_set(&r->tier, e->tier);
+		return 0;
+	}
+	return ws_fail(err, WS_E_INTERNAL, "unknown edit");
+}
+
+static int run_edit(struct cli *cli, const char *id, struct edit *e)
+{
+	struct session s;
+	ws_record r;
+	ws_err err;
+	int rc;
+
+	if (session_open(cli, &s, &err))
+		return cli_err(1, &err);
+	e->platform = &s.platform;
+	if (ws_record_edit(&s.prov, id, apply_edit, e, &r, &err)) {
+		session_close(&s);
+		return cli_err(1, &err);
+	}
+	printf("workspace/%s record updated\n", id);
+	rc = ws_converge(&s.prov, &r, &err) ? cli_err(1, &err) : 0;
+	ws_record_release(&r);
+	session_close(&s);
+	return rc;
+}
+
+int cmd_member(int argc, char **argv, struct cli *cli)
+{
+	const char *email = NULL;
+	const struct opt opts[] = {
+		{"email", 0, OPT_STRING, &email, NULL, 0},
+		{NULL, 0, 0, NULL, NULL, 0},
+	};
+	struct strvec pos = {0};
+	struct edit e = {0};
+	ws_err err;
+	const char *verb;
+	int rc;
+
+	if (cli_parse(argc, argv, opts, cli, &pos, &err)) {
+		rc = cli_err(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (cli->help || pos.n == 0) {
+		fputs(member_help, stdout);
+		rc = cli->help ? 0 : EXIT_USAGE;
+		goto out;
+	}
+	verb = pos.v[0];
+	e.email = email;
+	e.role = WS_ROLE_CONTRIBUTOR;
+	if (strcmp(verb, "add") == 0 && (pos.n == 3 || pos.n == 4)) {
+		e.op = OP_ADD;
+	} else if (strcmp(verb, "remove") == 0 && pos.n == 3) {
+		e.op = OP_REMOVE;
+	} else if (strcmp(verb, "set-role") == 0 && pos.n == 4) {
+		e.op = OP_SET_ROLE;
+	} else {
+		rc = cli_error(EXIT_USAGE, "usage: member add ID USER [ROLE] | member remove ID USER | "
+					   "member set-role ID USER ROLE");
+		goto out;
+	}
+	e.user = pos.v[2];
+	if (pos.n == 4 && ws_role_parse(pos.v[3], &e.role, &err)) {
+		rc = cli_err(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (email && e.op != OP_ADD) {
+		rc = cli_error(EXIT_USAGE, "--email goes with 'member add'");
+		goto out;
+	}
+	rc = run_edit(cli, pos.v[1], &e);
+out:
+	strvec_release(&pos);
+	return rc;
+}
+
+int cmd_tier(int argc, char **argv, struct cli *cli)
+{
+	struct strvec pos = {0};
+	struct edit e = {0};
+	ws_err err;
+	int rc;
+
+	if (cli_parse(argc, argv, NULL, cli, &pos, &err)) {
+		rc = cli_err(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (cli->help) {
+		fputs(tier_help, stdout);
+		rc = 0;
+		goto out;
+	}
+	if (pos.n != 2) {
+		rc = cli_error(EXIT_USAGE, "usage: tier ID TIER");
+		goto out;
+	}
+	e.op = OP_TIER;
+	e.tier = pos.v[1];
+	rc = run_edit(cli, pos.v[0], &e);
+out:
+	strvec_release(&pos);
+	return rc;
+}

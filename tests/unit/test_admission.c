@@ -1,0 +1,259 @@
+/* test_admission.c - AdmissionReview v1 decoding (every malformed input gets a
+ * 400/413 with a reason) and reply encoding (valid JSON, uid echoed, patch
+ * only with patchType, status on denial). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "admission.h"
+#include "json.h"
+
+#define REVIEW_HEAD "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+
+static const char *const good =
+	REVIEW_HEAD "{\"uid\":\"705ab4f5-6393-11e8-b7cc-42010a800002\","
+	"\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Namespace\"},"
+	"\"resource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"namespaces\"},"
+	"\"name\":\"flyte-ws-demo-001\",\"namespace\":\"flyte-ws-demo-001\","
+	"\"operation\":\"CREATE\",\"userInfo\":{\"username\":\"alice\","
+	"\"groups\":[\"system:authenticated\",\"data-science\"]},"
+	"\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+	"\"flyte-ws-demo-001\"}},\"oldObject\":null,\"dryRun\":true,\"options\":{}}}";
+
+static void test_parse_good(void **state)
+{
+	ws_admission_request r;
+	ws_err err;
+
+	(void)state;
+	assert_int_equal(ws_admission_parse(good, strlen(good), &r, &err), 0);
+	assert_string_equal(r.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
+	assert_string_equal(r.group, "");
+	assert_string_equal(r.version, "v1");
+	assert_string_equal(r.kind, "Namespace");
+	assert_string_equal(r.resource, "namespaces");
+	assert_string_equal(r.sub_resource, "");
+	assert_string_equal(r.name, "flyte-ws-demo-001");
+	assert_string_equal(r.namespace, "flyte-ws-demo-001");
+	assert_int_equal(r.op, WS_ADM_CREATE);
+	assert_string_equal(r.username, "alice");
+	assert_true(ws_admission_in_group(&r, "data-science"));
+	assert_false(ws_admission_in_group(&r, "system:masters"));
+	assert_non_null(r.object);
+	assert_null(r.old_object);
+	assert_true(r.dry_run);
+	assert_string_equal(ws_json_str(r.object, "metadata", "name", NULL), "flyte-ws-demo-001");
+	ws_admission_release(&r);
+	assert_null(r.root);
+}
+
+/* The body need not be NUL-terminated: parse a prefix of a longer buffer. */
+static void test_parse_not_terminated(void **state)
+{
+	size_t n = strlen(good);
+	char *copy = malloc(n + 5);
+	ws_admission_request r;
+	ws_err err;
+
+	(void)state;
+	memcpy(copy, good, n);
+	memcpy(copy + n, "xxxxx", 5);
+	assert_int_equal(ws_admission_parse(copy, n, &r, &err), 0);
+	ws_admission_release(&r);
+	free(copy);
+}
+
+static void expect_bad(const char *body, int code, const char *needle)
+{
+	ws_admission_request r;
+	ws_err err;
+
+	ws_err_clear(&err);
+	assert_int_equal(ws_admission_parse(body, strlen(body), &r, &err), -1);
+	assert_null(r.root);
+	if (!ws_err_is_http(&err, code) || !strstr(err.msg, needle))
+		fail_msg("body %.80s: got %d '%s', want %d '%s'", body, err.code, err.msg, code,
+			 needle);
+}
+
+#define REQ(fields) REVIEW_HEAD "{" fields "}}"
+#define BASE "\"uid\":\"u1\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"}," \
+	     "\"resource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"pods\"}," \
+	     "\"userInfo\":{\"username\":\"bob\"}"
+
+static void test_parse_bad(void **state)
+{
+	(void)state;
+	expect_bad("", 400, "empty");
+	expect_bad("{\"apiVersion\":", 400, "not valid JSON");
+	expect_bad("\xff\xfe", 400, "not valid JSON");
+	expect_bad("[1,2]", 400, "not a JSON object");
+	expect_bad("\"AdmissionReview\"", 400, "not a JSON object");
+	expect_bad("{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}", 400, "'Pod', not an AdmissionReview");
+	expect_bad("{\"apiVersion\":\"v1\"}", 400, "no kind");
+	expect_bad("{\"kind\":\"AdmissionReview\"}", 400, "no apiVersion");
+	expect_bad("{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\"}", 400,
+		   "admissionReviewVersions: [v1]");
+	expect_bad(REVIEW_HEAD "null}", 400, "no request object");
+	expect_bad(REVIEW_HEAD "[]}", 400, "no request object");
+	expect_bad(REQ("\"operation\":\"CREATE\",\"kind\":{\"version\":\"v1\",\"kind\":\"Pod\"}"), 400,
+		   "request.uid is missing");
+	expect_bad(REQ("\"uid\":7"), 400, "request.uid must be a string");
+	expect_bad(REQ("\"uid\":\"\""), 400, "request.uid is empty");
+	expect_bad(REQ("\"uid\":\"u1\""), 400, "request.kind is missing");
+	expect_bad(REQ("\"uid\":\"u1\",\"kind\":\"Pod\""), 400, "request.kind must be an object");
+	expect_bad(REQ("\"uid\":\"u1\",\"kind\":{\"version\":\"v1\"}"), 400, "request.kind.kind is missing");
+	expect_bad(REQ("\"uid\":\"u1\",\"kind\":{\"version\":\"v1\",\"kind\":\"\"}"), 400,
+		   "request.kind.kind is empty");
+	expect_bad(REQ("\"uid\":\"u1\",\"kind\":{\"version\":\"v1\",\"kind\":\"Pod\"}"), 400,
+		   "request.resource is missing");
+	expect_bad(REQ(BASE), 400, "request.operation is missing");
+	expect_bad(REQ(BASE ",\"operation\":\"PATCH\""), 400, "'PATCH' is not one of CREATE");
+	expect_bad(REQ(BASE ",\"operation\":\"CREATE\""), 400, "request.object is missing");
+	expect_bad(REQ(BASE ",\"operation\":\"CREATE\",\"object\":[]"), 400,
+		   "request.object must be an object");
+	expect_bad(REQ(BASE ",\"operation\":\"UPDATE\",\"object\":{}"), 400,
+		   "request.oldObject is missing");
+	expect_bad(REQ(BASE ",\"operation\":\"DELETE\",\"name\":5"), 400, "request.name must be a string");
+	expect_bad(REQ(BASE ",\"operation\":\"DELETE\",\"dryRun\":\"yes\""), 400,
+		   "request.dryRun must be a boolean");
+	expect_bad(REQ("\"uid\":\"u1\",\"kind\":{\"version\":\"v1\",\"kind\":\"Pod\"},"
+		       "\"resource\":{\"resource\":\"pods\"},\"operation\":\"DELETE\","
+		       "\"userInfo\":{\"groups\":[\"a\",1]}"),
+		   400, "groups must be a list of strings");
+	expect_bad(REQ("\"uid\":\"u1\",\"kind\":{\"version\":\"v1\",\"kind\":\"Pod\"},"
+		       "\"resource\":{\"resource\":\"pods\"},\"operation\":\"DELETE\""),
+		   400, "request.userInfo is missing");
+}
+
+static void test_parse_caps(void **state)
+{
+	size_t depth = WS_ADMISSION_DEPTH_MAX + 1, i;
+	char *deep = malloc(2 * depth + 1), *uid;
+	ws_admission_request r;
+	ws_err err;
+
+	(void)state;
+	for (i = 0; i < depth; i++) {
+		deep[i] = '[';
+		deep[depth + i] = ']';
+	}
+	deep[2 * depth] = '\0';
+	expect_bad(deep, 400, "nested deeper than 256 levels");
+	/* brackets inside strings do not count */
+	memset(deep, 'a', 2 * depth);
+	deep[0] = '"';
+	for (i = 1; i < depth; i++)
+		deep[i] = '[';
+	deep[2 * depth - 1] = '"';
+	assert_int_equal(ws_admission_parse(deep, 2 * depth, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "not a JSON object"));
+	free(deep);
+
+	assert_int_equal(ws_admission_parse("{}", WS_ADMISSION_BODY_MAX + 1, &r, &err), -1);
+	assert_true(ws_err_is_http(&err, 413));
+
+	uid = malloc(WS_ADMISSION_UID_MAX + 256);
+	snprintf(uid, WS_ADMISSION_UID_MAX + 256, REQ("\"uid\":\"%0*d\""), WS_ADMISSION_UID_MAX + 1, 0);
+	expect_bad(uid, 400, "longer than 128");
+	free(uid);
+}
+
+static void test_encode_allowed_patch(void **state)
+{
+	const char *warnings[] = {"label \"managed-by\" set", "second"};
+	ws_admission_reply rep = {.uid = "u-1", .allowed = 1, .patch = "W10=",
+				  .warnings = warnings, .nwarnings = 2};
+	ws_buf b = WS_BUF_INIT(1 << 16);
+	ws_err err;
+	cJSON *j;
+
+	(void)state;
+	assert_int_equal(ws_admission_encode(&rep, &b, &err), 0);
+	j = ws_json_parse(b.data, b.len, &err);
+	assert_non_null(j);
+	assert_string_equal(ws_json_str(j, "apiVersion", NULL), "admission.k8s.io/v1");
+	assert_string_equal(ws_json_str(j, "kind", NULL), "AdmissionReview");
+	assert_string_equal(ws_json_str(j, "response", "uid", NULL), "u-1");
+	assert_true(cJSON_IsTrue(ws_json_get(j, "response", "allowed", NULL)));
+	assert_string_equal(ws_json_str(j, "response", "patchType", NULL), "JSONPatch");
+	assert_string_equal(ws_json_str(j, "response", "patch", NULL), "W10=");
+	assert_null(ws_json_get(j, "response", "status", NULL));
+	assert_string_equal(cJSON_GetArrayItem(ws_json_get(j, "response", "warnings", NULL), 0)->valuestring,
+			    "label \"managed-by\" set");
+	cJSON_Delete(j);
+	ws_buf_release(&b);
+}
+
+static void test_encode_denied(void **state)
+{
+	/* control characters, quotes and invalid UTF-8 in the message */
+	ws_admission_reply rep = {.uid = "u\"2", .allowed = 0, .code = 422, .reason = "Invalid",
+				  .message = "bad \x01 name 'x\xff\xc3' caf\xc3\xa9 \xed\xa0\x80\n",
+				  .patch = "ignored"};
+	ws_buf b = WS_BUF_INIT(1 << 16);
+	ws_err err;
+	cJSON *j;
+
+	(void)state;
+	assert_int_equal(ws_admission_encode(&rep, &b, &err), 0);
+	j = ws_json_parse(b.data, b.len, &err);
+	assert_non_null(j);
+	assert_string_equal(ws_json_str(j, "response", "uid", NULL), "u\"2");
+	assert_true(cJSON_IsFalse(ws_json_get(j, "response", "allowed", NULL)));
+	assert_null(ws_json_get(j, "response", "patch", NULL));
+	assert_null(ws_json_get(j, "response", "patchType", NULL));
+	assert_int_equal(ws_json_get(j, "response", "status", "code", NULL)->valueint, 422);
+	assert_string_equal(ws_json_str(j, "response", "status", "reason", NULL), "Invalid");
+	assert_string_equal(ws_json_str(j, "response", "status", "message", NULL),
+			    "bad \x01 name 'x\xef\xbf\xbd\xef\xbf\xbd' caf\xc3\xa9 "
+			    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\n");
+	assert_null(strstr(b.data, "\xff"));
+	cJSON_Delete(j);
+
+	/* defaults: 403 Forbidden */
+	ws_buf_reset(&b);
+	rep.code = 0;
+	rep.reason = NULL;
+	rep.message = "no";
+	assert_int_equal(ws_admission_encode(&rep, &b, &err), 0);
+	assert_non_null(strstr(b.data, "\"status\":{\"code\":403,\"reason\":\"Forbidden\",\"message\":\"no\"}"));
+	ws_buf_release(&b);
+}
+
+static void test_encode_status(void **state)
+{
+	ws_buf b = WS_BUF_INIT(4096);
+	ws_err err;
+	cJSON *j;
+
+	(void)state;
+	assert_int_equal(ws_admission_encode_status(413, "RequestEntityTooLarge", "too \"big\"", &b, &err), 0);
+	j = ws_json_parse(b.data, b.len, &err);
+	assert_non_null(j);
+	assert_string_equal(ws_json_str(j, "kind", NULL), "Status");
+	assert_string_equal(ws_json_str(j, "status", NULL), "Failure");
+	assert_string_equal(ws_json_str(j, "message", NULL), "too \"big\"");
+	assert_int_equal(ws_json_get(j, "code", NULL)->valueint, 413);
+	cJSON_Delete(j);
+	ws_buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_parse_not_terminated),
+		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_caps),
+		cmocka_unit_test(test_encode_allowed_patch),
+		cmocka_unit_test(test_encode_denied),
+		cmocka_unit_test(test_encode_status),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

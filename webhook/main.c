@@ -1,0 +1,129 @@
+/* main.c - workspace-webhook: parse the flags, load the certificate, serve;
+ * reload the certificate when its files change; drain on SIGTERM/SIGINT.
+ * Exit status: 0 after a clean shutdown, 1 when it cannot start, 2 on bad
+ * usage. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "tls.h"
+
+/* Idle connections get this long after the last in-flight request before
+ * the server stops: a request already on its way is still answered. */
+#define LINGER_MS 1000
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void refresh_cert(void)
+{
+	ws_err err;
+	int rc = wh_tls_refresh(&err);
+
+	if (rc == 0)
+		return;
+	wh_metrics_cert_reload(rc > 0);
+	if (rc < 0) {
+		wh_log("error", "keeping the current certificate: %s", err.msg);
+		return;
+	}
+	wh_metrics_cert_expiry(wh_tls_not_after());
+	wh_log("info", "certificate reloaded (expires at %lld)", (long long)wh_tls_not_after());
+}
+
+/* Wait for in-flight requests, then a short linger for idle connections.
+ * A second signal stops at once. */
+static void drain(wh_server *srv, const sigset_t *sigs, unsigned int timeout)
+{
+	const struct timespec tick = {0, 20 * 1000 * 1000};
+	double start = now_s(), idle_since = 0;
+
+	wh_server_drain(srv);
+	wh_log("info", "draining: %ld requests in flight, %u connections",
+	       wh_metrics_in_flight_now(), wh_server_connections(srv));
+	while (now_s() - start < timeout) {
+		if (sigtimedwait(sigs, NULL, &tick) > 0) {
+			wh_log("warn", "second signal: stopping now");
+			return;
+		}
+		if (wh_server_connections(srv) == 0)
+			return;
+		if (wh_metrics_in_flight_now() > 0) {
+			idle_since = 0;
+			continue;
+		}
+		if (idle_since == 0)
+			idle_since = now_s();
+		else if ((now_s() - idle_since) * 1000 >= LINGER_MS)
+			return;
+	}
+	wh_log("warn", "shutdown timeout: %ld requests still in flight", wh_metrics_in_flight_now());
+}
+
+int main(int argc, char **argv)
+{
+	const struct timespec second = {1, 0};
+	wh_server *srv;
+	wh_config cfg;
+	sigset_t sigs;
+	ws_err err;
+	int sig, rc;
+
+	rc = wh_config_parse(&cfg, argc, argv, stdout, &err);
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "workspace-webhook: error: %s\n", err.msg);
+		return rc < 0 ? 2 : 0;
+	}
+	/* Signals go to the main thread only: block them before threads start. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (wh_tls_init(cfg.cert_file, cfg.key_file, &err)) {
+		wh_log("error", "cannot start: %s", err.msg);
+		wh_config_release(&cfg);
+		return 1;
+	}
+	wh_metrics_cert_expiry(wh_tls_not_after());
+	srv = wh_server_start(&cfg, &err);
+	if (!srv) {
+		wh_log("error", "cannot start: %s", err.msg);
+		wh_tls_shutdown();
+		wh_config_release(&cfg);
+		return 1;
+	}
+	wh_log("info",
+	       "listening on port %u (%u threads, namespace template '%s', flyte endpoint '%s', "
+	       "certificate expires at %lld)",
+	       wh_server_port(srv), cfg.threads, cfg.platform.ns_template.text,
+	       cfg.platform.flyte_endpoint ? cfg.platform.flyte_endpoint : "",
+	       (long long)wh_tls_not_after());
+	for (;;) {
+		sig = sigtimedwait(&sigs, NULL, &second);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		refresh_cert(); /* once a second, and at once on SIGHUP */
+	}
+	wh_log("info", "received %s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	drain(srv, &sigs, cfg.shutdown_timeout);
+	wh_server_stop(srv);
+	wh_tls_shutdown();
+	wh_config_release(&cfg);
+	wh_log("info", "stopped");
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* metrics.h - the Prometheus metrics of workspace-webhook, served on
+ * GET /metrics in the text exposition format:
+ *
+ *   workspace_webhook_admission_requests_total{webhook,kind,operation,decision}
+ *   workspace_webhook_admission_duration_seconds{webhook} (histogram)
+ *   workspace_webhook_http_errors_total{code}      requests refused before a decision
+ *   workspace_webhook_requests_in_flight
+ *   workspace_webhook_certificate_expiry_timestamp_seconds
+ *   workspace_webhook_certificate_reloads_total{result}
+ *
+ * Process-wide counters updated with relaxed atomics: safe from any thread.
+ */
+#ifndef WH_METRICS_H
+#define WH_METRICS_H
+
+#include <stdint.h>
+
+#include "admission.h"
+#include "buf.h"
+#include "rules.h"
+
+void wh_metrics_decision(enum wh_mode mode, enum wh_kind kind, enum ws_admission_op op,
+			 enum wh_outcome outcome, uint64_t us);
+/* A request answered with an HTTP error status (400, 404, 405, 413, 415, 500). */
+void wh_metrics_http_error(int code);
+void wh_metrics_in_flight(int delta);
+long wh_metrics_in_flight_now(void);
+/* The serving certificate's notAfter (unix seconds), and reload outcomes. */
+void wh_metrics_cert_expiry(int64_t not_after);
+void wh_metrics_cert_reload(int ok);
+
+/* Append the exposition text. */
+int wh_metrics_render(ws_buf *out, ws_err *err);
+
+#endif

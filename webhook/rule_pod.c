@@ -1,0 +1,185 @@
+/* rule_pod.c - Pod CREATE in a workspace namespace: the pod gets the tenant
+ * labels and every container and init container the Flyte project context
+ * (FLYTE_DEFAULT_PROJECT, FLYTE_DEFAULT_DOMAIN, FLYTE_PLATFORM_URL when
+ * configured) without touching the env it already has. A pod that points
+ * at another workspace (its `project` label, its tenant labels, or its
+ * FLYTE_DEFAULT_PROJECT) is refused, not corrected: silently moving a pod to
+ * another project would hide a mistake or an attempt to cross tenants. */
+#include "rule.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+#include "plan.h"
+
+#define ENV_PROJECT "FLYTE_DEFAULT_PROJECT"
+#define ENV_DOMAIN "FLYTE_DEFAULT_DOMAIN"
+#define ENV_URL "FLYTE_PLATFORM_URL"
+
+typedef struct pod_ctx {
+	const char *ns;
+	const char *pod;       /* name, or generateName, for messages */
+	const char *id;
+	const char *domain;
+	const char *url;       /* NULL when not configured */
+} pod_ctx;
+
+/* The Flyte domain of the pod: its `domain` label (as flytepropeller sets
+ * it), the namespace's domain for per-domain templates, else the default. */
+static const char *pod_domain(const wh_ctx *c, const cJSON *labels, const char *ns_domain,
+			      const pod_ctx *pc, wh_decision *d)
+{
+	const char *dl = wh_map_str(labels, "domain");
+
+	if (c->p->ns_template.has_domain) {
+		if (dl && strcmp(dl, ns_domain) != 0)
+			wh_deny(d, 403, "Forbidden",
+				"pod '%s' has label domain='%.63s' but namespace '%s' is for domain '%s'",
+				pc->pod, dl, pc->ns, ns_domain);
+		return ns_domain;
+	}
+	if (!dl)
+		return c->p->default_domain;
+	if (!ws_strlist_has(&c->p->domains, dl)) {
+		char known[256] = "";
+		size_t i;
+
+		for (i = 0; i < c->p->domains.n; i++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 i ? ", " : "", c->p->domains.items[i]);
+		wh_deny(d, 422, "Invalid",
+			"pod '%s' has label domain='%.63s', which is not a Flyte domain of this "
+			"platform (%s)",
+			pc->pod, dl, known);
+	}
+	return dl;
+}
+
+static void check_labels(const cJSON *labels, const pod_ctx *pc, wh_decision *d)
+{
+	static const char *const tenant[] = {WS_LABEL_WORKSPACE, WS_LABEL_TENANT};
+	const char *project = wh_map_str(labels, "project");
+	size_t i;
+
+	if (project && strcmp(project, pc->id) != 0)
+		wh_deny(d, 403, "Forbidden",
+			"pod '%s' has label project='%.63s', another workspace: pods in namespace '%s' "
+			"belong to project '%s'",
+			pc->pod, project, pc->ns, pc->id);
+	for (i = 0; i < 2; i++) {
+		const char *v = wh_map_str(labels, tenant[i]);
+
+		if (v && strcmp(v, pc->id) != 0)
+			wh_deny(d, 403, "Forbidden",
+				"pod '%s' has label %s='%.63s', another workspace: pods in namespace "
+				"'%s' belong to workspace '%s'",
+				pc->pod, tenant[i], v, pc->ns, pc->id);
+	}
+}
+
+static cJSON *env_var(const char *name, const char *value)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "name", name);
+	cJSON_AddStringToObject(e, "value", value);
+	return e;
+}
+
+/* One container: refuse a FLYTE_DEFAULT_PROJECT that is not the workspace,
+ * add the variables it lacks. */
+static void container_env(const cJSON *ctr, const char *list, int index, const pod_ctx *pc,
+			  wh_decision *d)
+{
+	const char *names[3] = {ENV_PROJECT, ENV_DOMAIN, ENV_URL};
+	const char *values[3] = {pc->id, pc->domain, pc->url};
+	const cJSON *env = cJSON_GetObjectItemCaseSensitive(ctr, "env"), *e;
+	const char *cname = wh_map_str(ctr, "name");
+	int have[3] = {0, 0, pc->url == NULL};
+	char idx[16];
+	size_t i;
+
+	if (!cname)
+		cname = "";
+	cJSON_ArrayForEach(e, (cJSON_IsArray(env) ? env : NULL)) {
+		const char *n = wh_map_str(e, "name"), *v = wh_map_str(e, "value");
+
+		for (i = 0; n && i < 3; i++)
+			if (strcmp(n, names[i]) == 0)
+				have[i] = 1;
+		if (!n || strcmp(n, ENV_PROJECT) != 0)
+			continue;
+		if (cJSON_GetObjectItemCaseSensitive(e, "valueFrom"))
+			wh_deny(d, 403, "Forbidden",
+				"container '%s' of pod '%s' takes %s from valueFrom: in namespace '%s' "
+				"it must be the literal project '%s'",
+				cname, pc->pod, ENV_PROJECT, pc->ns, pc->id);
+		else if (!v || strcmp(v, pc->id) != 0)
+			wh_deny(d, 403, "Forbidden",
+				"container '%s' of pod '%s' sets %s='%.63s', another project: pods in "
+				"namespace '%s' belong to project '%s'",
+				cname, pc->pod, ENV_PROJECT, v ? v : "", pc->ns, pc->id);
+	}
+	snprintf(idx, sizeof(idx), "%d", index);
+	if (!cJSON_IsArray(env)) {
+		const char *path[] = {"spec", list, idx, "env"};
+		cJSON *arr = cJSON_CreateArray();
+
+		for (i = 0; i < 3; i++)
+			if (!have[i])
+				cJSON_AddItemToArray(arr, env_var(names[i], values[i]));
+		wh_patch_add(d, path, 4, arr, "container '%s' of pod '%s' has no %s", cname, pc->pod,
+			     names[0]);
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		const char *path[] = {"spec", list, idx, "env", "-"};
+
+		if (!have[i])
+			wh_patch_add(d, path, 5, env_var(names[i], values[i]),
+				     "container '%s' of pod '%s' has no %s", cname, pc->pod, names[i]);
+	}
+}
+
+void wh_rule_pod(const wh_ctx *c, wh_decision *d)
+{
+	static const char *const labels_path[] = {"metadata", "labels"};
+	static const char *const lists[] = {"initContainers", "containers"};
+	const ws_admission_request *req = c->req;
+	const cJSON *labels = ws_json_get(req->object, "metadata", "labels", NULL), *ctr;
+	char id[WS_NAME_BUF], domain[WS_NAME_BUF], what[160];
+	pod_ctx pc = {0};
+	cJSON *want;
+	size_t l;
+	int i;
+
+	pc.ns = *req->namespace ? req->namespace : ws_json_str(req->object, "metadata", "namespace", NULL);
+	if (wh_classify(c->p, pc.ns, id, domain, NULL) != WS_NS_WORKSPACE)
+		return;
+	pc.id = id;
+	pc.pod = *req->name ? req->name : ws_json_str(req->object, "metadata", "generateName", NULL);
+	if (!pc.pod)
+		pc.pod = "";
+	pc.url = c->p->flyte_endpoint;
+	pc.domain = pod_domain(c, labels, domain, &pc, d);
+	check_labels(labels, &pc, d);
+
+	want = cJSON_CreateObject();
+	cJSON_AddStringToObject(want, WS_LABEL_WORKSPACE, id);
+	cJSON_AddStringToObject(want, WS_LABEL_TENANT, id);
+	snprintf(what, sizeof(what), "pod '%s' label", pc.pod);
+	wh_put_map(d, labels, labels_path, 2, want, what);
+	cJSON_Delete(want);
+
+	for (l = 0; l < 2; l++) {
+		const cJSON *list = ws_json_get(req->object, "spec", lists[l], NULL);
+
+		i = 0;
+		cJSON_ArrayForEach(ctr, (cJSON_IsArray(list) ? list : NULL)) {
+			if (cJSON_IsObject(ctr))
+				container_env(ctr, lists[l], i, &pc, d);
+			i++;
+		}
+	}
+}

@@ -1,0 +1,34 @@
+/* server.h - the HTTPS server of workspace-webhook on libmicrohttpd: routes
+ * (POST /mutate, POST /validate, GET /healthz, /readyz, /metrics), request
+ * bodies (capped at WS_ADMISSION_BODY_MAX), the admission round trip
+ * (decode, decide, log, count, encode) and graceful draining.
+ *
+ * Threads: MHD's epoll mode with a pool of cfg->threads workers (fast mode,
+ * MHD_USE_TURBO); handlers share only the read-only config, the atomic
+ * metrics and the TLS store.
+ */
+#ifndef WH_SERVER_H
+#define WH_SERVER_H
+
+#include "config.h"
+#include "error.h"
+
+typedef struct wh_server wh_server;
+
+/* Bind and start serving. cfg must outlive the server. */
+wh_server *wh_server_start(const wh_config *cfg, ws_err *err);
+
+/* The bound port (useful with --listen HOST:0). */
+unsigned short wh_server_port(const wh_server *s);
+
+/* Start draining: stop accepting connections, answer /readyz with 503 and
+ * close each connection after its next response. In-flight requests finish. */
+void wh_server_drain(wh_server *s);
+
+/* Open connections. */
+unsigned int wh_server_connections(const wh_server *s);
+
+/* Stop (closing what is still open) and free. */
+void wh_server_stop(wh_server *s);
+
+#endif
