@@ -36,7 +36,7 @@ PROGRAMS += bin/workspace-certs
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps test unit unit-asan pytest demo bench fuzz install clean help
+.PHONY: all deps test unit unit-asan pytest demo bench fuzz dist install clean help
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -106,6 +106,10 @@ bench: all
 # Fuzz the decoders (see tests/fuzz/README.md).
 fuzz:
 	@tests/fuzz/run
+
+# The krew archive and manifest (build/dist/).
+dist: all
+	@plugin/dist.sh $$(sed -n 's/.*WS_VERSION "\(.*\)"/\1/p' shared/version.h) build/dist
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -89,6 +89,7 @@ struct session {
 	ws_prov prov;
 	int progress_to_stderr; /* keep stdout for -o output */
 	int live;               /* rewrite progress lines in place (terminal) */
+	int quiet_unchanged;    /* print only what changed */
 };
 
 /* Connect: kubeconfig (--kubeconfig, --context), platform settings (built-in

@@ -77,6 +77,7 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 		rc = cli_err(1, &err);
 		goto out;
 	}
+	s.quiet_unchanged = 1;
 	if (pos.n == 1) {
 		recs = calloc(1, sizeof(*recs));
 		if (ws_record_load(&s.prov, pos.v[0], &recs[0], NULL, &err)) {

@@ -71,12 +71,15 @@ static int run_edit(struct cli *cli, const char *id, struct edit *e)
 	if (session_open(cli, &s, &err))
 		return cli_err(1, &err);
 	e->platform = &s.platform;
+	s.quiet_unchanged = 1;
 	if (ws_record_edit(&s.prov, id, apply_edit, e, &r, &err)) {
 		session_close(&s);
 		return cli_err(1, &err);
 	}
 	printf("workspace/%s record updated\n", id);
 	rc = ws_converge(&s.prov, &r, &err) ? cli_err(1, &err) : 0;
+	if (!rc)
+		printf("workspace/%s matches its record\n", id);
 	ws_record_release(&r);
 	session_close(&s);
 	return rc;

@@ -33,6 +33,11 @@ static void progress(void *ctx, enum ws_step step, const char *subject, enum ws_
 	FILE *f = s->progress_to_stderr ? stderr : stdout;
 
 	(void)step;
+	if (o == WS_OUT_UNCHANGED && s->quiet_unchanged) {
+		if (s->live)
+			fputs("\r\033[K", f);
+		return;
+	}
 	if (o == WS_OUT_START) {
 		if (s->live) {
 			fprintf(f, "\r\033[K  ... %s", subject);

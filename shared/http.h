@@ -35,7 +35,8 @@ typedef int (*ws_http_refresh_fn)(void *ctx, struct ws_http_target *t, ws_err *e
 
 typedef struct ws_http_target {
 	char *base_url;          /* "https://host:port[/prefix]" without trailing '/' */
-	char *tls_server_name;   /* verify/SNI as this name (NULL: the URL host) */
+	char *tls_server_name;   /* verify/SNI (and Host) as this name, connecting to the
+				    URL's address (NULL: the URL host) */
 	char *proxy_url;         /* NULL: none (environment proxies are ignored) */
 	unsigned char *ca_pem;   /* PEM bundle; NULL: system trust store */
 	size_t ca_len;
@@ -45,7 +46,7 @@ typedef struct ws_http_target {
 	size_t key_len;
 	int insecure;            /* skip certificate verification */
 	char *bearer;            /* token for "Authorization: Bearer"; NULL: none */
-	long timeout_ms;         /* whole request; 0: 30000 */
+	long timeout_ms;         /* each attempt, connect to last byte; 0: 30000 */
 	long connect_timeout_ms; /* 0: 10000 */
 	int max_retries;         /* 0: 4 (so 5 attempts); -1: none */
 	long backoff_ms;         /* first retry delay, doubled each time (cap 8 s); 0: 250 */

@@ -454,13 +454,13 @@ int ws_k8s_list(ws_k8s *k, const ws_kind *kind, const char *ns, const ws_k8s_lis
 		first = 0;
 		next = ws_json_str(page, "metadata", "continue", NULL);
 		free(cont);
-		cont = next && *next ? strdup(next) : NULL;
-		cJSON_Delete(page);
-		page = NULL;
-		if (next && *next && !cont) {
+		cont = NULL;
+		if (next && *next && !(cont = strdup(next))) {
 			ws_fail(err, WS_E_INTERNAL, "out of memory");
 			goto out;
 		}
+		cJSON_Delete(page);
+		page = NULL;
 		if (!cont)
 			break;
 	}

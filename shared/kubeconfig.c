@@ -103,7 +103,7 @@ static int read_file_once(const char *path, size_t max, unsigned char **out, siz
 {
 	struct stat st;
 	unsigned char *buf = NULL;
-	size_t got = 0, want;
+	size_t got = 0, want = 0;
 	int fd, rc = -1;
 
 	*out = NULL;
@@ -770,7 +770,9 @@ out:
 static int exec_run(struct kc_exec *e, ws_http_target *t, ws_err *err)
 {
 	const char *cmd = e->argv[0];
-	int tty = isatty(STDIN_FILENO), interactive, status, child_errno = 0;
+	/* status stays 0 if the exit status is lost (SIGCHLD ignored): the
+	 * output is still checked. */
+	int tty = isatty(STDIN_FILENO), interactive, status = 0, child_errno = 0;
 	int out[2] = {-1, -1}, rep[2] = {-1, -1}, devnull = -1, rc = -1;
 	char *info = NULL, **envp = NULL, *buf = NULL;
 	size_t len = 0;
@@ -1273,6 +1275,9 @@ int ws_kubeconfig_load(ws_kube_conn *c, const ws_kubeconfig_options *opt, ws_err
 		rc = from_flags(c, opt, err);
 	else if (getenv("KUBERNETES_SERVICE_HOST") && getenv("KUBERNETES_SERVICE_PORT"))
 		rc = in_cluster(c, err);
+	else if (getenv("KUBECONFIG") && *getenv("KUBECONFIG"))
+		ws_fail(err, WS_E_INVALID, "no configuration: no file of KUBECONFIG=%s exists",
+			getenv("KUBECONFIG"));
 	else
 		ws_fail(err, WS_E_INVALID, "no configuration: set KUBECONFIG or use --kubeconfig");
 out:

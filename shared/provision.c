@@ -36,7 +36,8 @@ static void report(ws_prov *p, enum ws_step step, const char *subject, enum ws_o
 		   const char *detail)
 {
 	if (p->progress)
-		p->progress(p->progress_ctx, step, subject, o, detail);
+		p->progress(p->progress_ctx, step, subject, o,
+			    detail || !p->dry_run || o == WS_OUT_START ? detail : "server dry run");
 }
 
 /* "rolebinding/ws-x-bob-binding" */
@@ -181,18 +182,37 @@ static cJSON *record_object(ws_prov *p, const ws_record *r, const char *phase, c
 	return o;
 }
 
+/* 1 when the record's status already says this (no write needed, so an
+ * idempotent run changes nothing). */
+static int status_is(ws_prov *p, const char *id, const char *phase, const char *msg)
+{
+	cJSON *cm = NULL, *old;
+	const char *cur, *op, *om;
+	int same;
+
+	if (ws_k8s_get(p->k8s, &WS_KIND_CONFIGMAP, p->platform->system_namespace, id, &cm, NULL))
+		return 0;
+	cur = ws_json_str(cm, "data", WS_STATUS_KEY, NULL);
+	old = cur ? cJSON_Parse(cur) : NULL;
+	op = ws_json_str(old, "phase", NULL);
+	om = ws_json_str(old, "message", NULL);
+	same = op && strcmp(op, phase) == 0 && strcmp(om ? om : "", msg ? msg : "") == 0;
+	cJSON_Delete(old);
+	cJSON_Delete(cm);
+	return same;
+}
+
 /* Write status.json of a record (merge patch); failures are reported, not fatal. */
 static int set_status(ws_prov *p, const char *id, const char *phase, const char *msg, ws_err *err)
 {
-	cJSON *patch = cJSON_CreateObject(), *st = cJSON_CreateObject();
+	cJSON *patch, *st;
 	char *text, now[32];
 	int rc;
 
-	if (p->dry_run) {
-		cJSON_Delete(patch);
-		cJSON_Delete(st);
+	if (p->dry_run || status_is(p, id, phase, msg))
 		return 0;
-	}
+	patch = cJSON_CreateObject();
+	st = cJSON_CreateObject();
 	now_rfc3339(now);
 	cJSON_AddStringToObject(st, "phase", phase);
 	cJSON_AddStringToObject(st, "message", msg ? msg : "");
@@ -229,9 +249,14 @@ int ws_record_edit(ws_prov *p, const char *id, int (*edit)(void *ctx, ws_record 
 			return -1;
 		}
 		text = ws_record_print(&r);
-		ws_json_set_str(ws_json_obj(cm, "data"), WS_RECORD_KEY, text ? text : "{}");
+		if (text && ws_json_str(cm, "data", WS_RECORD_KEY, NULL) &&
+		    strcmp(text, ws_json_str(cm, "data", WS_RECORD_KEY, NULL)) == 0) {
+			rc = 0; /* nothing to write */
+		} else {
+			ws_json_set_str(ws_json_obj(cm, "data"), WS_RECORD_KEY, text ? text : "{}");
+			rc = ws_k8s_update(p->k8s, &WS_KIND_CONFIGMAP, cm, p->dry_run, NULL, err);
+		}
 		free(text);
-		rc = ws_k8s_update(p->k8s, &WS_KIND_CONFIGMAP, cm, p->dry_run, NULL, err);
 		cJSON_Delete(cm);
 		if (rc == 0) {
 			if (out)
@@ -571,6 +596,11 @@ static int apply_objects(struct run *run, const ws_plan_object *const *objs, siz
 			if (!p->dry_run)
 				push_undo(run, objs[i]->step, objs[i]->kind, objs[i]->namespace, objs[i]->name, NULL);
 			report(p, objs[i]->step, subject, WS_OUT_CREATED, NULL);
+		} else if (p->dry_run && objs[i]->kind->namespaced && ws_err_is_http(&ops[i].err, 404)) {
+			/* A server dry run creates no namespace, so the server cannot check
+			 * what goes into a new one. */
+			report(p, objs[i]->step, subject, WS_OUT_CREATED,
+			       "not checked by the server: its namespace does not exist yet");
 		} else if (ws_err_is_http(&ops[i].err, 409)) {
 			pending[i] = 1;
 		} else if (!failed) {
@@ -890,6 +920,17 @@ static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
 		}
 		run->project_registered = !p->dry_run;
 		report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_CREATED, NULL);
+		if (p->dry_run) {
+			size_t j;
+
+			/* Flyte Admin has no dry run: its settings would be put as planned. */
+			for (j = 1; j < plan->nflyte; j++) {
+				snprintf(subject, sizeof(subject), "flyte settings/%s", plan->flyte[j].what);
+				report(p, plan->flyte[j].step, subject, WS_OUT_CREATED,
+				       "not checked: Flyte Admin has no dry run");
+			}
+			return 0;
+		}
 	} else if (project_matches(want, have)) {
 		report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_UNCHANGED, NULL);
 	} else {
@@ -1068,7 +1109,6 @@ int ws_converge(ws_prov *p, const ws_record *r, ws_err *err)
 		ws_plan_release(&plan);
 		return -1;
 	}
-	set_status(p, r->workspace_id, "Provisioning", "converging to the record", NULL);
 	rc = apply_plan(&run, &plan, err);
 	if (rc) {
 		rollback(&run, &plan, err);
@@ -1208,8 +1248,8 @@ static int allocate(ws_prov *p, ws_record *r, const char *slug, char used[WS_SEQ
 		cm = record_object(p, r, "Provisioning", "allocated");
 		rc = ws_k8s_create(p->k8s, &WS_KIND_CONFIGMAP, cm, p->dry_run, NULL, err);
 		cJSON_Delete(cm);
-		if (rc == 0)
-			return 0;
+		if (rc == 0 || (p->dry_run && ws_err_is_http(err, 404)))
+			return 0; /* (a dry run may have no system namespace yet) */
 		if (!ws_err_is_http(err, 409))
 			return ws_err_prefix(err, "step 'record': cannot create configmap/%s in namespace %s",
 					     id, p->platform->system_namespace);

@@ -381,7 +381,6 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- routing -----------------------------------------------------------
     def route(self, path, raw):
-        c = self.cluster
         method = "GET" if self.command == "HEAD" else self.command
         clean = path.rstrip("/") or "/"
         parts = [p for p in clean.split("/") if p]
@@ -693,7 +692,7 @@ class Handler(BaseHTTPRequestHandler):
         expired = False
         with store.lock:
             if rv_param in ("", "0") or send_initial:
-                initial, last_rv = store.list(res, ns if res.namespaced else None)
+                initial, last_rv = store.list(res, (ns or None) if res.namespaced else None)
             else:
                 try:
                     last_rv = int(rv_param)

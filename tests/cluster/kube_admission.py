@@ -241,8 +241,10 @@ class Admission:
             r["requestSubResource"] = req.subresource
         if req.name:
             r["name"] = req.name
-        if req.namespace:
-            r["namespace"] = req.namespace
+        # like RequestInfo, a Namespace is in its own namespace
+        namespace = req.name if req.res is NAMESPACES else req.namespace
+        if namespace:
+            r["namespace"] = namespace
         r["operation"] = req.operation
         r["userInfo"] = req.user.info()
         if obj is not None:

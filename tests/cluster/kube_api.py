@@ -18,7 +18,7 @@ import uuid
 import kube_defaults
 import kube_errors as errs
 import kube_patch
-import kube_quantity
+import kube_quota
 import kube_resources as kr
 import kube_schema
 import kube_selectors as sel
@@ -76,6 +76,7 @@ class Api:
         self._gc_queue = []
         self._gc_lock = threading.Lock()
         self._stop = threading.Event()
+        self._quota_rv = store.rv
 
     # ---- decoding -------------------------------------------------------
     def decode(self, ctx, res, body, expect_name=None):
@@ -167,6 +168,7 @@ class Api:
                                    "created")
         self.require_namespace(res, ns)
         if res is PODS:
+            kube_quota.apply_limit_ranges(self.store, obj)
             msg = kube_defaults.builtin_pod_admission(
                 obj, lambda sa: self.store.get(SERVICEACCOUNTS, ns, sa) is not None)
             if msg:
@@ -196,6 +198,10 @@ class Api:
                 raise errs.already_exists(res, md["name"])
             if res.namespaced:
                 self.require_namespace(res, ns)
+                msg = kube_quota.check(self.store, res, obj)
+                if msg:
+                    raise errs.forbidden(res.group_resource, md["name"], msg,
+                                         group=res.group, kind=res.plural)
             if ctx.dry_run:
                 return obj
             stored = self.store.put(res, obj)
@@ -269,7 +275,7 @@ class Api:
                     "results in an inconsistent list - objects that were created, "
                     "modified, or deleted between the time the first chunk was returned "
                     "and now may show up in the list.")
-        objs, rv = self.store.list(res, ns if res.namespaced else None)
+        objs, rv = self.store.list(res, (ns or None) if res.namespaced else None)
         if list_rv is None:
             list_rv = rv
         out = []
@@ -522,14 +528,11 @@ class Api:
         self._stop.set()
 
     def _controller_loop(self):
-        last_gen = -1
         while not self._stop.wait(0.05):
             try:
                 self._finalize_namespaces()
                 self._collect_garbage()
-                if self.store.generation != last_gen:
-                    last_gen = self.store.generation
-                    self._update_quotas()
+                self._update_quotas()
             except Exception:  # noqa: BLE001 - keep the loop alive, log the bug
                 log.exception("controller loop failed")
 
@@ -569,93 +572,61 @@ class Api:
     def _collect_garbage(self):
         with self._gc_lock:
             queue, self._gc_queue = self._gc_queue, []
-        for uid, ns, orphan in queue:
+        for uid, _, orphan in queue:
             if not uid:
                 continue
-            for res in kr.RESOURCES:
-                if res.virtual:
-                    continue
-                for o in self.store.list(res, ns if res.namespaced and ns else None)[0]:
-                    refs = o["metadata"].get("ownerReferences") or []
-                    if not any(r.get("uid") == uid for r in refs):
+            for res, ns, name in self.store.owned_by(uid):
+                with self.store.lock:
+                    o = self.store.get(res, ns, name)
+                    if o is None:
                         continue
-                    with self.store.lock:
-                        cur = self.store.get(res, o["metadata"].get("namespace", ""),
-                                             o["metadata"]["name"])
-                        if cur is not o:
-                            continue
-                        rest = [r for r in refs if r.get("uid") != uid]
-                        if orphan or any(self._uid_exists(r) for r in rest):
+                    refs = o["metadata"].get("ownerReferences") or []
+                    rest = [r for r in refs if r.get("uid") != uid]
+                    if orphan or any(self.store.locate_uid(r.get("uid")) for r in rest):
+                        new = copy.deepcopy(o)
+                        if rest:
+                            new["metadata"]["ownerReferences"] = rest
+                        else:
+                            new["metadata"].pop("ownerReferences", None)
+                        self.store.put(res, new, o)
+                    elif o["metadata"].get("finalizers"):
+                        if not o["metadata"].get("deletionTimestamp"):
                             new = copy.deepcopy(o)
-                            if rest:
-                                new["metadata"]["ownerReferences"] = rest
-                            else:
-                                new["metadata"].pop("ownerReferences", None)
+                            new["metadata"]["deletionTimestamp"] = now()
+                            new["metadata"]["deletionGracePeriodSeconds"] = 0
                             self.store.put(res, new, o)
-                        elif not o["metadata"].get("finalizers"):
-                            final = self.store.remove(res, o)
-                            self._queue_gc(final)
-
-    def _uid_exists(self, ref):
-        res = kr.by_api_version_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
-        if res is None:
-            return True
-        for o in self.store.list(res)[0]:
-            if o["metadata"].get("uid") == ref.get("uid"):
-                return True
-        return False
+                    else:
+                        final = self.store.remove(res, o)
+                        self._queue_gc(final)
 
     def _update_quotas(self):
-        for q in self.store.list(QUOTAS)[0]:
-            ns = q["metadata"]["namespace"]
-            hard = (q.get("spec") or {}).get("hard") or {}
-            used = quota_usage(self.store, ns, hard)
-            status = {"hard": dict(hard), "used": used}
-            if q.get("status") == status:
+        """Recompute status of the quotas in namespaces written since last time."""
+        evs = self.store.events_after(self._quota_rv)
+        if evs is None:
+            namespaces = set(self.store.namespaces_of(QUOTAS))
+            self._quota_rv = self.store.rv
+        else:
+            namespaces = set()
+            for ev in evs:
+                if ev.res is not QUOTAS or ev.type != "MODIFIED" or \
+                        ev.obj.get("spec") != (ev.old or {}).get("spec"):
+                    namespaces.add(ev.obj["metadata"].get("namespace") or "")
+                self._quota_rv = ev.rv
+        for ns in namespaces:
+            if not ns:
                 continue
-            with self.store.lock:
-                cur = self.store.get(QUOTAS, ns, q["metadata"]["name"])
-                if cur is q:
-                    new = dict(q)
-                    new["metadata"] = dict(q["metadata"])
-                    new["status"] = status
-                    self.store.put(QUOTAS, new, q)
-
-
-def quota_usage(store, ns, hard):
-    pods = [p for p in store.list(PODS, ns)[0]
-            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-    used = {}
-    for key in hard:
-        if key in ("pods", "count/pods"):
-            used[key] = str(len(pods))
-            continue
-        if key.startswith("count/") or key in ("configmaps", "secrets", "services",
-                                              "persistentvolumeclaims",
-                                              "resourcequotas", "serviceaccounts"):
-            plural = key.split("/", 1)[1] if key.startswith("count/") else key
-            plural = plural.split(".", 1)[0]
-            res = kr.lookup("", "v1", plural)
-            used[key] = str(store.count(res, ns)) if res else "0"
-            continue
-        kind, _, resource = key.partition(".")
-        if kind in ("requests", "limits") or key in ("cpu", "memory"):
-            if key in ("cpu", "memory"):
-                kind, resource = "requests", key
-            total, fmt = 0, "decimal"
-            for p in pods:
-                for c in (p.get("spec") or {}).get("containers") or []:
-                    v = ((c.get("resources") or {}).get(kind) or {}).get(resource)
-                    if v is None and kind == "requests":
-                        v = ((c.get("resources") or {}).get("limits") or {}).get(resource)
-                    if v is not None:
-                        value, f = kube_quantity.parse(v)
-                        fmt = f if total == 0 else fmt
-                        total += value
-            used[key] = kube_quantity.format_value(total, fmt) if total else "0"
-            continue
-        used[key] = "0"
-    return used
+            for q in self.store.list(QUOTAS, ns)[0]:
+                hard = (q.get("spec") or {}).get("hard") or {}
+                status = {"hard": dict(hard), "used": kube_quota.quota_usage(self.store, ns, hard)}
+                if q.get("status") == status:
+                    continue
+                with self.store.lock:
+                    cur = self.store.get(QUOTAS, ns, q["metadata"]["name"])
+                    if cur is q:
+                        new = dict(q)
+                        new["metadata"] = dict(q["metadata"])
+                        new["status"] = status
+                        self.store.put(QUOTAS, new, q)
 
 
 def _same(a, b):

@@ -88,7 +88,11 @@ def _pod_defaults(obj):
     spec.setdefault("priority", 0)
     for fld in ("initContainers", "containers"):
         for c in spec.get(fld) or []:
-            c.setdefault("resources", {})
+            r = c.setdefault("resources", {})
+            # requests default to the limits
+            for k, v in (r.get("limits") or {}).items():
+                if k not in (r.get("requests") or {}):
+                    r.setdefault("requests", {})[k] = v
             c.setdefault("terminationMessagePath", "/dev/termination-log")
             c.setdefault("terminationMessagePolicy", "File")
             c.setdefault("imagePullPolicy", _image_pull_policy(c.get("image")))

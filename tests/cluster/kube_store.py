@@ -1,6 +1,7 @@
 """In-memory object storage of the emulated kube-apiserver: one global,
-increasing resourceVersion (like etcd's revision), objects per resource keyed
-by (namespace, name), and the retained window of watch events.
+increasing resourceVersion (like etcd's revision), objects per resource and
+namespace, indexes by uid and by owner uid, and the retained window of watch
+events.
 
 Stored objects are never mutated in place: every write stores a new dict, so
 readers may serialise what they get without copying.
@@ -20,12 +21,19 @@ class Event:
         self.old = old
 
 
+def _key(obj):
+    md = obj["metadata"]
+    return md.get("namespace") or "", md["name"]
+
+
 class Store:
     def __init__(self, window=1000, first_rv=1000):
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.rv = first_rv
-        self.objects = {}          # Resource -> {(ns, name): obj}
+        self.objects = {}          # Resource -> {namespace: {name: obj}}
+        self.by_uid = {}           # uid -> (Resource, namespace, name)
+        self.owned = {}            # owner uid -> {(Resource, namespace, name)}
         self.events = []
         self.event_rvs = []
         self.window = window
@@ -34,30 +42,45 @@ class Store:
         self.generation = 0        # bumped on every write, for cheap change checks
 
     # -- reads -------------------------------------------------------------
-    def table(self, res):
+    def _table(self, res):
         return self.objects.setdefault(res, {})
 
     def get(self, res, ns, name):
         with self.lock:
-            return self.table(res).get((ns or "", name))
+            return self._table(res).get(ns or "", {}).get(name)
 
     def list(self, res, ns=None):
-        """(sorted list of objects, current rv); ns None = all namespaces."""
+        """(objects sorted by namespace/name, current rv); ns None = all."""
         with self.lock:
-            tbl = self.table(res)
-            if ns:
-                items = [(k, v) for k, v in tbl.items() if k[0] == ns]
+            tbl = self._table(res)
+            if ns is not None:
+                items = sorted(tbl.get(ns, {}).items())
+                out = [v for _, v in items]
             else:
-                items = list(tbl.items())
-            rv = self.rv
-        items.sort(key=lambda kv: kv[0])
-        return [v for _, v in items], rv
+                out = []
+                for n in sorted(tbl):
+                    out += [v for _, v in sorted(tbl[n].items())]
+            return out, self.rv
+
+    def namespaces_of(self, res):
+        with self.lock:
+            return [n for n, objs in self._table(res).items() if objs]
 
     def count(self, res, ns=None):
         with self.lock:
-            if not ns:
-                return len(self.table(res))
-            return sum(1 for k in self.table(res) if k[0] == ns)
+            tbl = self._table(res)
+            if ns is None:
+                return sum(len(v) for v in tbl.values())
+            return len(tbl.get(ns, {}))
+
+    def locate_uid(self, uid):
+        """(Resource, namespace, name) of the object with this uid, or None."""
+        with self.lock:
+            return self.by_uid.get(uid)
+
+    def owned_by(self, uid):
+        with self.lock:
+            return list(self.owned.get(uid, ()))
 
     # -- writes ------------------------------------------------------------
     def _record(self, res, typ, obj, old):
@@ -72,28 +95,59 @@ class Store:
         self.generation += 1
         self.cond.notify_all()
 
+    def _index(self, res, obj, add):
+        ns, name = _key(obj)
+        md = obj["metadata"]
+        uid = md.get("uid")
+        if uid:
+            if add:
+                self.by_uid[uid] = (res, ns, name)
+            else:
+                self.by_uid.pop(uid, None)
+        for ref in md.get("ownerReferences") or []:
+            owner = ref.get("uid")
+            if not owner:
+                continue
+            if add:
+                self.owned.setdefault(owner, set()).add((res, ns, name))
+            else:
+                s = self.owned.get(owner)
+                if s:
+                    s.discard((res, ns, name))
+                    if not s:
+                        del self.owned[owner]
+
     def put(self, res, obj, old=None):
-        """Store obj (metadata already filled except resourceVersion)."""
+        """Store obj (metadata filled except resourceVersion, which is set here)."""
         with self.lock:
             self.rv += 1
             obj["metadata"]["resourceVersion"] = str(self.rv)
-            md = obj["metadata"]
-            self.table(res)[(md.get("namespace") or "", md["name"])] = obj
+            ns, name = _key(obj)
+            tbl = self._table(res).setdefault(ns, {})
+            prev = tbl.get(name)
+            if prev is not None:
+                self._index(res, prev, False)
+            tbl[name] = obj
+            self._index(res, obj, True)
             self._record(res, "MODIFIED" if old is not None else "ADDED", obj, old)
             return obj
 
     def remove(self, res, obj):
         """Delete obj; the DELETED event carries it with a new resourceVersion."""
         with self.lock:
-            md = obj["metadata"]
-            key = (md.get("namespace") or "", md["name"])
-            if key not in self.table(res):
+            ns, name = _key(obj)
+            tbl = self._table(res).get(ns, {})
+            cur = tbl.get(name)
+            if cur is None:
                 return None
             self.rv += 1
-            final = dict(obj)
-            final["metadata"] = dict(md, resourceVersion=str(self.rv))
-            del self.table(res)[key]
-            self._record(res, "DELETED", final, obj)
+            final = dict(cur)
+            final["metadata"] = dict(cur["metadata"], resourceVersion=str(self.rv))
+            del tbl[name]
+            if not tbl:
+                self._table(res).pop(ns, None)
+            self._index(res, cur, False)
+            self._record(res, "DELETED", final, cur)
             return final
 
     def compact(self):

@@ -1,0 +1,18 @@
+/* cmd.h - the subcommands of workspace-certs, one file each. To add one:
+ * write `int cmd_NAME(int argc, char **argv)` (argv[0] is the subcommand;
+ * return the exit status: 0 ok, 1 failed, 2 bad usage) and add it to the
+ * table in main.c. */
+#ifndef CERTS_CMD_H
+#define CERTS_CMD_H
+
+#include "error.h"
+
+int cmd_generate(int argc, char **argv);
+int cmd_rotate(int argc, char **argv);
+int cmd_inject_ca(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* Print "workspace-certs: error: <msg>" to stderr and return status. */
+int certs_error(int status, const ws_err *err);
+
+#endif

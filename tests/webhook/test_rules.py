@@ -1,0 +1,402 @@
+"""The admission rules, through the running server (POST /mutate and /validate):
+namespaces, pods, FlyteWorkflows, ResourceQuotas; idempotence of every
+mutation; /validate agreeing with /mutate; dryRun getting the same answer."""
+import copy
+
+import pytest
+
+from whlib import (FLYTE_URL, apply_patch, decode_patch, namespace_obj, namespace_review,
+                   pod_obj, review)
+
+NS = "flyte-ws-demo-001"
+ID = "ws-demo-001"
+QUOTA = ("requests.cpu=20,requests.memory=40Gi,limits.cpu=40,limits.memory=80Gi,"
+         "pods=100,persistentvolumeclaims=20")
+TENANT = {"workspace-id": ID, "flyte.org/tenant": ID, "managed-by": "kubectl-workspace",
+          "service": "flyte"}
+
+
+def mutate_twice(webhook, rev):
+    """Mutate, apply the patch, mutate the result again: the second patch is empty."""
+    resp = webhook.review("/mutate", rev)
+    assert resp["allowed"], resp
+    obj = apply_patch(rev["request"]["object"], resp)
+    again = copy.deepcopy(rev)
+    again["request"]["object"] = obj
+    second = webhook.review("/mutate", again)
+    assert second["allowed"] and "patch" not in second, decode_patch(second)
+    # /validate accepts what /mutate produced, and refuses what it had not yet
+    assert webhook.review("/validate", again)["allowed"]
+    if decode_patch(resp):
+        refused = webhook.review("/validate", rev)
+        assert not refused["allowed"]
+        assert "workspace mutating webhook" in refused["status"]["message"]
+    return resp, obj
+
+
+# ---- Namespace ---------------------------------------------------------------
+
+def test_namespace_create_gets_tenant_labels_and_annotations(webhook):
+    resp, obj = mutate_twice(webhook, namespace_review(NS))
+    labels = obj["metadata"]["labels"]
+    for k, v in TENANT.items():
+        assert labels[k] == v
+    assert labels["kubernetes.io/metadata.name"] == NS
+    assert obj["metadata"]["annotations"] == {"workspace.flyte.org/tier": "standard",
+                                              "workspace.flyte.org/quota": QUOTA}
+    # "/" in a label key is escaped in the pointer
+    assert {"op": "add", "path": "/metadata/labels/flyte.org~1tenant", "value": ID} \
+        in decode_patch(resp)
+
+
+def test_namespace_tier_annotation_is_kept(webhook):
+    rev = namespace_review(NS, annotations={"workspace.flyte.org/tier": "large",
+                                            "team": "ml"})
+    _, obj = mutate_twice(webhook, rev)
+    ann = obj["metadata"]["annotations"]
+    assert ann["workspace.flyte.org/tier"] == "large"
+    assert ann["team"] == "ml"
+    assert "pods=500" in ann["workspace.flyte.org/quota"]
+
+
+def test_namespace_unknown_tier_denied(webhook):
+    resp = webhook.review("/mutate", namespace_review(
+        NS, annotations={"workspace.flyte.org/tier": "gigantic"}))
+    assert not resp["allowed"]
+    assert resp["status"]["code"] == 422
+    assert "unknown tier 'gigantic'" in resp["status"]["message"]
+
+
+def test_namespace_plugin_labels_unchanged(webhook):
+    """A namespace as the plugin creates it (the plan's metadata) needs no patch."""
+    ann = {"workspace.flyte.org/tier": "standard", "workspace.flyte.org/quota": QUOTA,
+           "workspace.flyte.org/name": "Demo", "workspace.flyte.org/created-by": "a@b.c"}
+    resp = webhook.review("/mutate", namespace_review(NS, labels=TENANT, annotations=ann))
+    assert resp["allowed"] and "patch" not in resp
+
+
+def test_namespace_corrects_other_labels_with_warning(webhook):
+    labels = dict(TENANT, **{"managed-by": "helm"})
+    resp, obj = mutate_twice(webhook, namespace_review(NS, labels=labels))
+    assert obj["metadata"]["labels"]["managed-by"] == "kubectl-workspace"
+    assert any("managed-by" in w and "helm" in w for w in resp.get("warnings", []))
+
+
+@pytest.mark.parametrize("name", [
+    "flyte-ws-demo", "flyte-ws-demo-1", "flyte-ws-Demo-001", "flyte-ws--demo-001",
+    "flyte-ws-demo-000", "flyte-ws-demo-1000",
+])
+def test_malformed_workspace_namespace_denied(webhook, name):
+    for path in ("/mutate", "/validate"):
+        resp = webhook.review(path, namespace_review(name))
+        assert not resp["allowed"], name
+        assert resp["status"]["code"] == 422
+        msg = resp["status"]["message"]
+        assert name in msg and "ws-<slug>-<NNN>" in msg and "flyte-{{ project }}" in msg
+
+
+def test_other_namespaces_untouched(webhook):
+    for name in ("default", "team-a", "flyte", "flytesnacks-development"):
+        for path in ("/mutate", "/validate"):
+            resp = webhook.review(path, namespace_review(name))
+            assert resp["allowed"] and "patch" not in resp, (name, resp)
+
+
+def test_other_namespace_cannot_claim_a_workspace(webhook):
+    resp = webhook.review("/validate", namespace_review("team-a", labels={"workspace-id": ID}))
+    assert not resp["allowed"]
+    assert "not a workspace namespace" in resp["status"]["message"]
+
+
+def test_tenant_label_disagreeing_with_name_denied(webhook):
+    resp = webhook.review("/mutate", namespace_review(
+        NS, labels={"flyte.org/tenant": "ws-other-001"}))
+    assert not resp["allowed"]
+    assert resp["status"]["code"] == 403
+    assert "'ws-other-001'" in resp["status"]["message"]
+    assert "belongs to workspace 'ws-demo-001'" in resp["status"]["message"]
+
+
+def test_tenant_label_change_and_removal_denied_on_update(webhook):
+    old = namespace_obj(NS, TENANT)
+    changed = namespace_obj(NS, dict(TENANT, **{"workspace-id": "ws-other-001"}))
+    removed = namespace_obj(NS, {k: v for k, v in TENANT.items() if k != "flyte.org/tenant"})
+    for path in ("/mutate", "/validate"):
+        resp = webhook.review(path, review("Namespace", changed, "UPDATE", NS, old=old))
+        assert not resp["allowed"]
+        assert "cannot be changed from 'ws-demo-001' to 'ws-other-001'" \
+            in resp["status"]["message"]
+        resp = webhook.review(path, review("Namespace", removed, "UPDATE", NS, old=old))
+        assert not resp["allowed"]
+        assert "tenant label 'flyte.org/tenant'" in resp["status"]["message"]
+        assert "cannot be removed" in resp["status"]["message"]
+
+
+def test_update_without_tenant_change_allowed(webhook):
+    old = namespace_obj(NS, TENANT, {"workspace.flyte.org/tier": "standard",
+                                     "workspace.flyte.org/quota": QUOTA})
+    new = copy.deepcopy(old)
+    new["metadata"]["labels"]["team"] = "ml"
+    resp = webhook.review("/mutate", review("Namespace", new, "UPDATE", NS, old=old))
+    assert resp["allowed"] and "patch" not in resp
+    # an old namespace without labels gets them on its next update
+    bare = namespace_obj(NS)
+    resp, obj = mutate_twice(webhook, review("Namespace", bare, "UPDATE", NS, old=bare))
+    assert obj["metadata"]["labels"]["workspace-id"] == ID
+
+
+def test_namespace_status_subresource_ignored(webhook):
+    old = namespace_obj(NS, TENANT)
+    new = namespace_obj(NS)
+    resp = webhook.review("/validate", review("Namespace", new, "UPDATE", NS, old=old,
+                                              sub="status"))
+    assert resp["allowed"]
+
+
+def test_dry_run_same_answer(webhook):
+    a = webhook.review("/mutate", namespace_review(NS))
+    b = webhook.review("/mutate", namespace_review(NS, dry_run=True))
+    assert a["patch"] == b["patch"]
+    a = webhook.review("/mutate", namespace_review("flyte-ws-x"))
+    b = webhook.review("/mutate", namespace_review("flyte-ws-x", dry_run=True))
+    assert a["status"] == b["status"]
+
+
+# ---- Pod ---------------------------------------------------------------------
+
+def env_of(container):
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def test_pod_gets_flyte_env_and_tenant_labels(webhook):
+    containers = [
+        {"name": "main", "image": "python:3.11"},                        # no env at all
+        {"name": "sidecar", "image": "envoy", "env": [{"name": "A", "value": "1"}]},
+        {"name": "pinned", "image": "x", "env": [
+            {"name": "FLYTE_DEFAULT_DOMAIN", "value": "staging"},
+            {"name": "FLYTE_PLATFORM_URL", "value": "https://other.example.com"}]},
+    ]
+    init = [{"name": "setup", "image": "busybox"}]
+    rev = review("Pod", pod_obj(NS, containers=containers, init=init), namespace=NS)
+    resp, obj = mutate_twice(webhook, rev)
+    labels = obj["metadata"]["labels"]
+    assert labels == {"workspace-id": ID, "flyte.org/tenant": ID}
+    want = {"FLYTE_DEFAULT_PROJECT": ID, "FLYTE_DEFAULT_DOMAIN": "development",
+            "FLYTE_PLATFORM_URL": FLYTE_URL}
+    c = obj["spec"]["containers"]
+    assert env_of(c[0]) == want
+    assert env_of(c[1]) == dict(want, A="1")
+    assert c[1]["env"][0] == {"name": "A", "value": "1"}          # existing env untouched
+    assert env_of(c[2]) == {"FLYTE_DEFAULT_PROJECT": ID, "FLYTE_DEFAULT_DOMAIN": "staging",
+                            "FLYTE_PLATFORM_URL": "https://other.example.com"}
+    assert env_of(obj["spec"]["initContainers"][0]) == want
+
+
+def test_pod_domain_label_used(webhook):
+    pod = pod_obj(NS, labels={"project": ID, "domain": "production", "execution-id": "abc"})
+    _, obj = mutate_twice(webhook, review("Pod", pod, namespace=NS))
+    assert env_of(obj["spec"]["containers"][0])["FLYTE_DEFAULT_DOMAIN"] == "production"
+    assert obj["metadata"]["labels"]["project"] == ID
+    assert obj["metadata"]["labels"]["execution-id"] == "abc"
+
+
+def test_pod_unknown_domain_denied(webhook):
+    pod = pod_obj(NS, labels={"domain": "qa"})
+    resp = webhook.review("/mutate", review("Pod", pod, namespace=NS))
+    assert not resp["allowed"]
+    assert "'qa', which is not a Flyte domain" in resp["status"]["message"]
+
+
+def test_pod_of_another_project_denied(webhook):
+    pod = pod_obj(NS, labels={"project": "ws-other-001"})
+    for path in ("/mutate", "/validate"):
+        resp = webhook.review(path, review("Pod", pod, namespace=NS))
+        assert not resp["allowed"]
+        assert resp["status"]["code"] == 403
+        assert "project='ws-other-001', another workspace" in resp["status"]["message"]
+
+
+def test_pod_tenant_label_of_another_workspace_denied(webhook):
+    pod = pod_obj(NS, labels={"workspace-id": "ws-other-001"})
+    resp = webhook.review("/mutate", review("Pod", pod, namespace=NS))
+    assert not resp["allowed"]
+    assert "workspace-id='ws-other-001'" in resp["status"]["message"]
+
+
+def test_pod_env_pointing_elsewhere_denied(webhook):
+    bad = [{"name": "main", "image": "x",
+            "env": [{"name": "FLYTE_DEFAULT_PROJECT", "value": "ws-other-001"}]}]
+    resp = webhook.review("/mutate", review("Pod", pod_obj(NS, containers=bad), namespace=NS))
+    assert not resp["allowed"]
+    assert "FLYTE_DEFAULT_PROJECT='ws-other-001'" in resp["status"]["message"]
+    assert "container 'main'" in resp["status"]["message"]
+    from_ref = [{"name": "main", "image": "x", "env": [
+        {"name": "FLYTE_DEFAULT_PROJECT",
+         "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}]}]
+    resp = webhook.review("/mutate", review("Pod", pod_obj(NS, containers=from_ref),
+                                            namespace=NS))
+    assert not resp["allowed"]
+    assert "valueFrom" in resp["status"]["message"]
+    good = [{"name": "main", "image": "x",
+             "env": [{"name": "FLYTE_DEFAULT_PROJECT", "value": ID}]}]
+    mutate_twice(webhook, review("Pod", pod_obj(NS, containers=good), namespace=NS))
+
+
+def test_pod_generate_name(webhook):
+    pod = pod_obj(NS, name="")
+    pod["metadata"]["generateName"] = "task-"
+    del pod["metadata"]["name"]
+    _, obj = mutate_twice(webhook, review("Pod", pod, namespace=NS, name=""))
+    assert obj["metadata"]["labels"]["workspace-id"] == ID
+
+
+def test_pod_outside_workspace_untouched(webhook):
+    for ns in ("default", "flyte"):
+        resp = webhook.review("/mutate", review("Pod", pod_obj(ns), namespace=ns))
+        assert resp["allowed"] and "patch" not in resp
+
+
+def test_pod_update_and_subresources_not_mutated(webhook):
+    pod = pod_obj(NS)
+    resp = webhook.review("/mutate", review("Pod", pod, "UPDATE", NS, old=pod))
+    assert resp["allowed"] and "patch" not in resp
+    resp = webhook.review("/mutate", review("Pod", pod, "CREATE", NS, sub="binding"))
+    assert resp["allowed"] and "patch" not in resp
+
+
+def test_pod_without_platform_url(start_webhook):
+    w = start_webhook()  # no --flyte-endpoint
+    resp = w.review("/mutate", review("Pod", pod_obj(NS), namespace=NS))
+    obj = apply_patch(pod_obj(NS), resp)
+    assert env_of(obj["spec"]["containers"][0]) == {"FLYTE_DEFAULT_PROJECT": ID,
+                                                    "FLYTE_DEFAULT_DOMAIN": "development"}
+
+
+# ---- FlyteWorkflow -----------------------------------------------------------
+
+def workflow(labels, execution_project=None):
+    o = {"apiVersion": "flyte.lyft.com/v1alpha1", "kind": "FlyteWorkflow",
+         "metadata": {"name": "abc123", "namespace": NS, "labels": labels},
+         "spec": {"nodes": {}}}
+    if execution_project:
+        o["executionId"] = {"project": execution_project, "domain": "development",
+                            "name": "abc123"}
+    return o
+
+
+def test_flyteworkflow_project_label(webhook):
+    ok = review("FlyteWorkflow", workflow({"project": ID, "domain": "development"},
+                                          execution_project=ID), namespace=NS)
+    for path in ("/mutate", "/validate"):
+        resp = webhook.review(path, ok)
+        assert resp["allowed"] and "patch" not in resp
+    for wf, needle in [
+        (workflow({"domain": "development"}), "has no 'project' label: it must be 'ws-demo-001'"),
+        (workflow({"project": "ws-other-001"}), "project='ws-other-001'"),
+        (workflow({"project": ID}, execution_project="flytesnacks"),
+         "executionId.project='flytesnacks'"),
+    ]:
+        resp = webhook.review("/validate", review("FlyteWorkflow", wf, namespace=NS))
+        assert not resp["allowed"]
+        assert needle in resp["status"]["message"]
+    # outside workspace namespaces Flyte works as usual
+    other = workflow({"project": "flytesnacks"})
+    other["metadata"]["namespace"] = "flytesnacks-development"
+    resp = webhook.review("/validate", review("FlyteWorkflow", other,
+                                              namespace="flytesnacks-development"))
+    assert resp["allowed"]
+
+
+# ---- ResourceQuota -----------------------------------------------------------
+
+def quota(name="ws-demo-001-quota"):
+    return {"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"hard": {"pods": "100"}}}
+
+
+@pytest.mark.parametrize("op", ["CREATE", "UPDATE", "DELETE"])
+def test_quota_non_manager_denied(webhook, op):
+    q = quota()
+    kw = {"old": q} if op != "CREATE" else {}
+    obj = None if op == "DELETE" else q
+    resp = webhook.review("/validate", review("ResourceQuota", obj, op, NS,
+                                              name="ws-demo-001-quota",
+                                              user="bob@company.com", **kw))
+    assert not resp["allowed"]
+    assert resp["status"]["code"] == 403
+    verb = {"CREATE": "create", "UPDATE": "change", "DELETE": "delete"}[op]
+    assert "user 'bob@company.com' may not %s ResourceQuota 'ws-demo-001-quota'" % verb \
+        in resp["status"]["message"]
+
+
+def test_quota_managers_allowed(webhook):
+    q = quota()
+    by_group = review("ResourceQuota", q, "UPDATE", NS, old=q, user="admin",
+                      groups=["system:masters", "system:authenticated"])
+    assert webhook.review("/validate", by_group)["allowed"]
+    by_sa = review("ResourceQuota", q, "CREATE", NS,
+                   user="system:serviceaccount:workspace-system:workspace-webhook",
+                   groups=["system:serviceaccounts"])
+    assert webhook.review("/validate", by_sa)["allowed"]
+    # namespace deletion removes the quota
+    by_nsc = review("ResourceQuota", None, "DELETE", NS, name="ws-demo-001-quota", old=q,
+                    user="system:serviceaccount:kube-system:namespace-controller")
+    assert webhook.review("/validate", by_nsc)["allowed"]
+
+
+def test_quota_outside_workspace_and_status_allowed(webhook):
+    q = quota()
+    q["metadata"]["namespace"] = "team-a"
+    assert webhook.review("/validate", review("ResourceQuota", q, namespace="team-a",
+                                              user="bob@company.com"))["allowed"]
+    q = quota()
+    assert webhook.review("/validate", review("ResourceQuota", q, "UPDATE", NS, old=q,
+                                              sub="status", user="bob"))["allowed"]
+
+
+def test_quota_managers_from_flags(start_webhook):
+    w = start_webhook("--quota-manager", "carol", "--quota-manager", "group:platform")
+    q = quota()
+    assert w.review("/validate", review("ResourceQuota", q, namespace=NS,
+                                        user="carol"))["allowed"]
+    assert w.review("/validate", review("ResourceQuota", q, namespace=NS, user="dave",
+                                        groups=["platform"]))["allowed"]
+    # the list replaces the defaults
+    assert not w.review("/validate", review("ResourceQuota", q, namespace=NS, user="admin",
+                                            groups=["system:masters"]))["allowed"]
+
+
+# ---- other kinds and templates ----------------------------------------------
+
+def test_other_kinds_allowed_unchanged(webhook):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "x", "namespace": NS}, "data": {"k": "v"}}
+    for path in ("/mutate", "/validate"):
+        resp = webhook.review(path, review("ConfigMap", cm, namespace=NS))
+        assert resp == {"uid": resp["uid"], "allowed": True}
+
+
+def test_config_file_and_flag_override(start_webhook, tmp_path):
+    cfg = tmp_path / "platform.yaml"
+    cfg.write_text('namespaceTemplate: "{{ project }}-{{ domain }}"\n'
+                   "domains: [development, production]\n"
+                   "flyte: {endpoint: https://from-config.example.com}\n")
+    w = start_webhook("--config", cfg, "--flyte-endpoint", "https://flag.example.com")
+    resp = w.review("/mutate", review("Pod", pod_obj("ws-demo-001-production"),
+                                      namespace="ws-demo-001-production"))
+    obj = apply_patch(pod_obj("ws-demo-001-production"), resp)
+    assert env_of(obj["spec"]["containers"][0]) == {
+        "FLYTE_DEFAULT_PROJECT": ID, "FLYTE_DEFAULT_DOMAIN": "production",
+        "FLYTE_PLATFORM_URL": "https://flag.example.com"}
+    # per-domain namespaces carry the domain label
+    resp = w.review("/mutate", namespace_review("ws-demo-001-production"))
+    obj = apply_patch(namespace_obj("ws-demo-001-production"), resp)
+    assert obj["metadata"]["labels"]["flyte.org/domain"] == "production"
+    # a pod labelled for another domain than its namespace is refused
+    pod = pod_obj("ws-demo-001-production", labels={"domain": "development"})
+    resp = w.review("/mutate", review("Pod", pod, namespace="ws-demo-001-production"))
+    assert not resp["allowed"]
+    assert "is for domain 'production'" in resp["status"]["message"]
+    # the default template's namespaces are no longer workspace namespaces
+    assert "patch" not in w.review("/mutate", namespace_review(NS))

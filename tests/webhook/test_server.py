@@ -1,0 +1,451 @@
+"""The server over the wire: TLS versions and ALPN, keep-alive, every bad input
+(answered with 400/404/405/413/415 and a reason, the server still answering
+afterwards), idle and slow clients, metrics, decision logs, certificate
+rotation under load without a lost request, and SIGTERM draining."""
+import json
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+
+from whlib import (namespace_review, raw_tls, read_http_response, run_certs, tls_context,
+                   wait_for, Webhook, base_args)
+
+NS = "flyte-ws-demo-001"
+
+
+def assert_alive(webhook):
+    resp = webhook.review("/mutate", namespace_review(NS))
+    assert resp["allowed"] and resp["patch"]
+    status, _, body = webhook.get("/healthz")
+    assert status == 200 and body == "ok\n"
+
+
+# ---- TLS and HTTP ------------------------------------------------------------
+
+def test_tls12_and_tls13_with_alpn(webhook):
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = tls_context(webhook.ca_file, minimum=version, maximum=version)
+        with raw_tls(webhook.port, ctx) as s:
+            assert s.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2",
+                                   ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+            assert s.selected_alpn_protocol() == "http/1.1"
+            cipher = s.cipher()[0]
+            assert "GCM" in cipher or "CHACHA20" in cipher, cipher
+
+
+def test_tls11_refused(webhook):
+    ctx = tls_context(webhook.ca_file, minimum=ssl.TLSVersion.TLSv1,
+                      maximum=ssl.TLSVersion.TLSv1_1)
+    try:
+        ctx.set_ciphers("DEFAULT@SECLEVEL=0")
+    except ssl.SSLError:
+        pass
+    with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
+        with raw_tls(webhook.port, ctx) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.recv(100)
+    assert_alive(webhook)
+
+
+def test_certificate_names(webhook):
+    ctx = tls_context(webhook.ca_file)
+    s = socket.create_connection(("127.0.0.1", webhook.port))
+    with ctx.wrap_socket(s, server_hostname="workspace-webhook.workspace-system.svc") as t:
+        assert t.getpeercert()["subject"] == (
+            (("commonName", "workspace-webhook.workspace-system.svc"),),)
+
+
+def test_keep_alive_many_requests_one_connection(webhook):
+    conn = webhook.connection()
+    for _ in range(50):
+        resp = webhook.review("/mutate", namespace_review(NS), conn=conn)
+        assert resp["allowed"]
+    status, _, body = webhook.get("/readyz", conn=conn)
+    assert status == 200 and body == "ok\n"
+    conn.close()
+
+
+# ---- bad input ---------------------------------------------------------------
+
+BAD_BODIES = [
+    (b"{not json", 400, "not valid JSON"),
+    (b"", 400, "request body is empty"),
+    (b"\x00\xff\xfe garbage", 400, "not valid JSON"),
+    (b"[]", 400, "not a JSON object"),
+    (b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}', 400,
+     "'Pod', not an AdmissionReview"),
+    (b'{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}}', 400,
+     "admissionReviewVersions: [v1]"),
+    (b'{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}', 400,
+     "no request object"),
+    (b'{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":'
+     b'{"kind":{"group":"","version":"v1","kind":"Namespace"},"operation":"CREATE"}}', 400,
+     "request.uid is missing"),
+    (b"[" * 100000 + b"]" * 100000, 400, "nested deeper than 256 levels"),
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000, 400, "nested deeper than 256 levels"),
+]
+
+
+@pytest.mark.parametrize("body,code,reason", BAD_BODIES,
+                         ids=[r for _, _, r in BAD_BODIES])
+def test_bad_bodies(webhook, body, code, reason):
+    for path in ("/mutate", "/validate"):
+        status, hdrs, data = webhook.post(path, body)
+        assert status == code
+        assert hdrs["content-type"] == "application/json"
+        assert data["kind"] == "Status" and data["code"] == code
+        assert reason in data["message"], data
+    assert_alive(webhook)
+
+
+def test_missing_uid_field_by_field(webhook):
+    rev = namespace_review(NS)
+    for field, reason in [("uid", "request.uid is missing"),
+                          ("kind", "request.kind is missing"),
+                          ("resource", "request.resource is missing"),
+                          ("operation", "request.operation is missing"),
+                          ("userInfo", "request.userInfo is missing"),
+                          ("object", "request.object is missing")]:
+        r = json.loads(json.dumps(rev))
+        del r["request"][field]
+        status, _, data = webhook.post("/mutate", r)
+        assert status == 400 and reason in data["message"], (field, data)
+    assert_alive(webhook)
+
+
+def test_too_large_with_content_length(webhook):
+    body = b'{"x":"' + b"a" * (3 * 1024 * 1024) + b'"}'
+    status, _, data = webhook.post("/mutate", body)
+    assert status == 413
+    assert data["reason"] == "RequestEntityTooLarge"
+    assert "larger than 3145728 bytes" in data["message"]
+    assert_alive(webhook)
+
+
+def test_exactly_at_cap_is_read(webhook):
+    rev = namespace_review(NS)
+    rev["request"]["object"]["metadata"]["annotations"] = {"pad": ""}
+    text = json.dumps(rev)
+    pad = 3 * 1024 * 1024 - len(text)
+    rev["request"]["object"]["metadata"]["annotations"]["pad"] = "a" * pad
+    body = json.dumps(rev).encode()
+    assert len(body) == 3 * 1024 * 1024
+    status, _, data = webhook.post("/mutate", body)
+    assert status == 200 and data["response"]["allowed"]
+
+
+def test_too_large_chunked(webhook):
+    with raw_tls(webhook.port, webhook.ctx, timeout=20) as s:
+        s.sendall(b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"a" * 65536
+        for _ in range(3 * 16 + 1):
+            s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        s.sendall(b"0\r\n\r\n")
+        status, _, body = read_http_response(s)
+        assert status == 413
+        assert b"larger than 3145728 bytes" in body
+    assert_alive(webhook)
+
+
+def test_huge_content_length_refused_early(webhook):
+    with raw_tls(webhook.port, webhook.ctx) as s:
+        s.sendall(b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 10000000000\r\n\r\n")
+        status, _, body = read_http_response(s)
+        assert status == 413
+    assert_alive(webhook)
+
+
+def test_wrong_method_path_and_type(webhook):
+    status, hdrs, data = webhook.get("/mutate")
+    assert status == 405 and hdrs["allow"] == "POST" and data["code"] == 405
+    status, hdrs, data = webhook.post("/healthz", b"{}")
+    assert status == 405 and hdrs["allow"] == "GET, HEAD"
+    status, hdrs, data = webhook.post("/mutate", b"{}", method="PUT")
+    assert status == 405
+    for path in ("/", "/mutate/", "/validating", "/metrics2"):
+        status, _, data = webhook.post(path, b"{}")
+        assert status == 404 and "no such path" in data["message"], path
+    status, _, data = webhook.post("/mutate", b"a=b",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 415 and "send application/json" in data["message"]
+    # the query string kube-apiserver appends is fine, and so is a charset
+    rev = namespace_review(NS)
+    status, _, data = webhook.post("/mutate?timeout=5s", rev,
+                                   headers={"Content-Type": "application/json; charset=utf-8"})
+    assert status == 200 and data["response"]["uid"] == rev["request"]["uid"]
+    assert_alive(webhook)
+
+
+def test_bad_inputs_keep_the_connection(webhook):
+    conn = webhook.connection()
+    status, _, _ = webhook.post("/mutate", b"{bad", conn=conn)
+    assert status == 400
+    status, _, _ = webhook.post("/nope", b"{}", conn=conn)
+    assert status == 404
+    resp = webhook.review("/mutate", namespace_review(NS), conn=conn)
+    assert resp["allowed"]
+    conn.close()
+
+
+def test_malformed_http_and_junk_tls(webhook):
+    with raw_tls(webhook.port, webhook.ctx) as s:
+        s.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+        try:
+            data = s.recv(1000)
+        except (ConnectionResetError, ssl.SSLError):
+            data = b""
+        assert data == b"" or data.startswith(b"HTTP/1.1 400")
+    with socket.create_connection(("127.0.0.1", webhook.port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n" + bytes(range(256)) * 10)
+        try:
+            s.recv(100)
+        except ConnectionResetError:
+            pass
+    assert_alive(webhook)
+
+
+# ---- slow and idle clients ---------------------------------------------------
+
+def test_idle_and_slow_clients_time_out(start_webhook):
+    w = start_webhook("--idle-timeout", "1")
+    idle = raw_tls(w.port, w.ctx)
+    slow = raw_tls(w.port, w.ctx)
+    slow.sendall(b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+    plain = socket.create_connection(("127.0.0.1", w.port), timeout=5)  # no TLS handshake
+    start = time.monotonic()
+    for s in (idle, slow, plain):
+        s.settimeout(5)
+        try:
+            assert s.recv(100) == b""
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        s.close()
+    assert time.monotonic() - start < 4
+    assert_alive(w)
+
+
+# ---- metrics and logs --------------------------------------------------------
+
+def test_metrics(start_webhook, certs):
+    w = start_webhook()
+    w.review("/mutate", namespace_review(NS))
+    w.review("/validate", namespace_review("flyte-ws-bad"))
+    w.post("/mutate", b"{bad")
+    w.post("/nope", b"")
+    m = w.metrics()
+    key = 'workspace_webhook_admission_requests_total{webhook="%s",kind="Namespace",' \
+          'operation="CREATE",decision="%s"}'
+    assert m[key % ("mutate", "patched")] == 1
+    assert m[key % ("validate", "denied")] == 1
+    assert m[key % ("mutate", "allowed")] == 0
+    assert m['workspace_webhook_http_errors_total{code="400"}'] == 1
+    assert m['workspace_webhook_http_errors_total{code="404"}'] == 1
+    assert m['workspace_webhook_admission_duration_seconds_count{webhook="mutate"}'] == 1
+    assert m['workspace_webhook_admission_duration_seconds_bucket{webhook="mutate",le="+Inf"}'] == 1
+    assert m['workspace_webhook_admission_duration_seconds_bucket{webhook="mutate",le="1"}'] == 1
+    assert m["workspace_webhook_requests_in_flight"] == 0
+    not_after = run_certs("check", "--cert", certs / "tls.crt").stdout
+    expiry = m["workspace_webhook_certificate_expiry_timestamp_seconds"]
+    assert expiry > time.time() + 29 * 86400
+    assert time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry)) in not_after
+    status, hdrs, _ = w.get("/metrics")
+    assert hdrs["content-type"].startswith("text/plain; version=0.0.4")
+
+
+def test_in_flight_gauge(start_webhook):
+    w = start_webhook()
+    with raw_tls(w.port, w.ctx) as s:
+        s.sendall(b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 50\r\n\r\n{")
+        assert wait_for(lambda: w.metrics()["workspace_webhook_requests_in_flight"] == 1)
+    assert wait_for(lambda: w.metrics()["workspace_webhook_requests_in_flight"] == 0)
+
+
+def test_one_log_line_per_decision_without_bodies(start_webhook):
+    w = start_webhook()
+    secret = "s3cr3t-value-in-an-annotation"
+    rev = namespace_review(NS, annotations={"password": secret}, dry_run=True)
+    w.review("/mutate", rev)
+    w.review("/validate", namespace_review("flyte-ws-x"))
+    lines = [l for l in w.logs() if l.get("msg") == "admission"]
+    assert len(lines) == 2
+    a, b = lines
+    assert a["uid"] == rev["request"]["uid"]
+    assert (a["webhook"], a["kind"], a["namespace"], a["name"], a["operation"], a["user"],
+            a["decision"], a["dryRun"]) == ("mutate", "Namespace", NS, NS, "CREATE",
+                                           "alice@company.com", "patched", True)
+    assert isinstance(a["us"], int) and a["us"] >= 0
+    assert b["decision"] == "denied" and "ws-<slug>-<NNN>" in b["reason"]
+    for line in w.logs():
+        assert "time" in line and "level" in line
+    text = w.log_path.read_text()
+    assert secret not in text
+    assert "BEGIN" not in text and "PRIVATE" not in text
+
+
+# ---- certificate rotation under load -----------------------------------------
+
+def serial_of(port, ca_file):
+    ctx = tls_context(ca_file)
+    with raw_tls(port, ctx) as s:
+        der = s.getpeercert(binary_form=True)
+    from cryptography import x509
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def test_rotation_under_load_loses_nothing(start_webhook, tmp_path, certs):
+    d = tmp_path / "pki"
+    run_certs("generate", "--service", "workspace-webhook", "--namespace", "workspace-system",
+              "--out", d, "--ip", "127.0.0.1")
+    w = start_webhook(cert_dir=d)
+    first = serial_of(w.port, d / "ca.crt")
+    stop = threading.Event()
+    results = {"ok": 0, "errors": []}
+    lock = threading.Lock()
+
+    def load(keep_alive):
+        conn = w.connection() if keep_alive else None
+        while not stop.is_set():
+            try:
+                resp = w.review("/mutate", namespace_review(NS), conn=conn)
+                assert resp["allowed"]
+                with lock:
+                    results["ok"] += 1
+            except Exception as e:  # noqa: BLE001 - every failure is a lost request
+                with lock:
+                    results["errors"].append(repr(e))
+                return
+
+    threads = [threading.Thread(target=load, args=(i % 2 == 0,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    serials = {first}
+    for _ in range(3):
+        time.sleep(0.5)
+        run_certs("rotate", "--out", d)
+        assert wait_for(lambda: serial_of(w.port, d / "ca.crt") not in serials, timeout=5)
+        serials.add(serial_of(w.port, d / "ca.crt"))
+    time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert results["errors"] == []
+    assert results["ok"] > 100
+    assert len(serials) == 4
+    m = w.metrics()
+    assert m['workspace_webhook_certificate_reloads_total{result="success"}'] == 3
+    assert any("certificate reloaded" in l.get("msg", "") for l in w.logs())
+
+
+def test_bad_new_certificate_keeps_the_old(start_webhook, tmp_path):
+    d = tmp_path / "pki"
+    run_certs("generate", "--service", "workspace-webhook", "--namespace", "workspace-system",
+              "--out", d, "--ip", "127.0.0.1")
+    w = start_webhook(cert_dir=d)
+    before = serial_of(w.port, d / "ca.crt")
+    good_key = (d / "tls.key").read_bytes()
+    (d / "tls.key").write_text("not a key")
+    assert wait_for(lambda: w.metrics()[
+        'workspace_webhook_certificate_reloads_total{result="failure"}'] == 1, timeout=5)
+    assert serial_of(w.port, d / "ca.crt") == before
+    assert any(l.get("level") == "error" and "keeping the current certificate" in l["msg"]
+               for l in w.logs())
+    (d / "tls.key").write_bytes(good_key + b"\n")  # same pair again: loads
+    assert wait_for(lambda: w.metrics()[
+        'workspace_webhook_certificate_reloads_total{result="success"}'] == 1, timeout=5)
+    assert_alive(w)
+
+
+# ---- SIGTERM -----------------------------------------------------------------
+
+def test_sigterm_finishes_in_flight_and_exits_0(start_webhook):
+    w = start_webhook("--shutdown-timeout", "10")
+    body = json.dumps(namespace_review(NS)).encode()
+    idle = w.connection()
+    assert w.get("/readyz", conn=idle)[0] == 200
+    with raw_tls(w.port, w.ctx, timeout=10) as s:
+        s.sendall(b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
+        assert wait_for(lambda: w.metrics()["workspace_webhook_requests_in_flight"] == 1)
+        w.signal(signal.SIGTERM)
+        assert wait_for(lambda: any(l.get("msg", "").startswith("draining")
+                                    for l in w.logs()))
+        # no new connections
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", w.port), timeout=2).close()
+        time.sleep(0.3)
+        assert w.proc.poll() is None
+        s.sendall(body[100:])
+        status, hdrs, data = read_http_response(s)
+        assert status == 200
+        assert hdrs.get("connection", "").lower() == "close"
+        assert json.loads(data)["response"]["allowed"]
+    assert w.wait(timeout=15) == 0
+    assert w.logs()[-1]["msg"] == "stopped"
+    idle.close()
+
+
+def test_readyz_503_while_draining(start_webhook):
+    w = start_webhook("--shutdown-timeout", "10")
+    conn = w.connection()
+    with raw_tls(w.port, w.ctx, timeout=10) as s:
+        s.sendall(b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{")
+        assert wait_for(lambda: w.metrics()["workspace_webhook_requests_in_flight"] == 1)
+        assert w.get("/readyz", conn=conn)[0] == 200
+        w.signal(signal.SIGTERM)
+        time.sleep(0.2)
+        status, hdrs, body = w.get("/readyz", conn=conn)
+        assert status == 503 and body == "shutting down\n"
+        s.sendall(b"123456789")
+        assert read_http_response(s)[0] == 400
+    assert w.wait(timeout=15) == 0
+
+
+def test_sigterm_idle_exits_fast(start_webhook):
+    w = start_webhook()
+    conn = w.connection()
+    assert w.get("/healthz", conn=conn)[0] == 200
+    start = time.monotonic()
+    w.signal(signal.SIGTERM)
+    assert w.wait(timeout=10) == 0
+    assert time.monotonic() - start < 3
+    conn.close()
+
+
+# ---- command line ------------------------------------------------------------
+
+def test_help_and_bad_flags(certs):
+    from whlib import WEBHOOK
+    r = subprocess.run([str(WEBHOOK), "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for flag in ("--listen", "--tls-cert-file", "--tls-private-key-file", "--config",
+                 "--namespace-template", "--flyte-endpoint", "--quota-manager",
+                 "--idle-timeout", "--shutdown-timeout", "--threads"):
+        assert flag in r.stdout
+    for args, needle in [
+        (["--bogus"], "unknown option '--bogus'"),
+        ([], "--tls-cert-file and --tls-private-key-file are required"),
+        (base_args(certs, "--threads", "0"), "--threads '0'"),
+        (base_args(certs, "--listen", "nope"), "expected HOST:PORT"),
+        (base_args(certs, "--flyte-endpoint", "flyte.example.com"), "--flyte-endpoint"),
+        (base_args(certs, "--namespace-template", "ws"), "template"),
+        (base_args(certs, "--config", "/nonexistent.yaml"), "/nonexistent.yaml"),
+        (base_args(certs, "--domain", "qa"), "default domain 'development'"),
+    ]:
+        r = subprocess.run([str(WEBHOOK)] + [str(a) for a in args], capture_output=True,
+                           text=True, timeout=10)
+        assert r.returncode == 2, (args, r.stderr)
+        assert needle in r.stderr, (args, r.stderr)
+    r = subprocess.run([str(WEBHOOK), "--listen", "127.0.0.1:0", "--tls-cert-file",
+                        str(certs / "tls.crt"), "--tls-private-key-file", str(certs / "ca.key")],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert "does not belong to certificate" in r.stderr
+    assert "BEGIN" not in r.stderr
