@@ -358,7 +358,8 @@ def _decode(headers, raw):
 
 @pytest.fixture(scope="session")
 def bin_dir():
-    return ROOT / "bin"
+    # KW_BIN_DIR: run the suites with other builds of the programs (sanitizers).
+    return Path(os.environ["KW_BIN_DIR"]) if os.environ.get("KW_BIN_DIR") else ROOT / "bin"
 
 
 @pytest.fixture(scope="session")

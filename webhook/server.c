@@ -23,7 +23,7 @@
  * gets its 413 on a healthy connection; beyond it the connection is cut. */
 #define DRAIN_MAX (4 * WS_ADMISSION_BODY_MAX)
 #define REPLY_MAX ((size_t)16 << 20)
-#define METRICS_MAX ((size_t)1 << 20)
+#define LOG_LINE_MAX ((size_t)16 << 10)
 
 struct wh_server {
 	const wh_config *cfg;
@@ -50,7 +50,6 @@ static const struct {
 struct req {
 	enum route route;
 	struct timespec start;
-	ws_buf body;
 	size_t dropped;     /* bytes read and dropped after a refusal */
 	int status;         /* non-zero: answer this error once the body is in */
 	const char *reason;
@@ -58,6 +57,19 @@ struct req {
 	char message[200];
 	int counted;        /* in the in-flight gauge */
 };
+
+/* One connection. Its buffers are reused by its requests (HTTP/1.1 answers
+ * them one at a time), so a request allocates nothing large; a reply is
+ * sent straight from `reply`, which stays untouched until the request
+ * completes. Buffers that grew past KEEP_MAX are freed after the request. */
+struct conn {
+	struct req req;
+	ws_buf body;
+	ws_buf reply;
+	ws_buf log;
+};
+
+#define KEEP_MAX ((size_t)64 << 10)
 
 static long elapsed_us(const struct timespec *since)
 {
@@ -67,21 +79,17 @@ static long elapsed_us(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000000L + (now.tv_nsec - since->tv_nsec) / 1000;
 }
 
-/* Queue body (taken) with a status; the connection closes after it while draining. */
-static enum MHD_Result reply(wh_server *s, struct MHD_Connection *con, unsigned int code,
-			     ws_buf *body, const char *type, const char *allow)
+/* Queue the reply built in c->reply; the connection closes after it while draining. */
+static enum MHD_Result reply(wh_server *s, struct MHD_Connection *con, struct conn *c,
+			     unsigned int code, const char *type, const char *allow)
 {
-	size_t len;
-	char *data = ws_buf_detach(body, &len);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
-		 : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (!r) {
-		free(data);
+	r = MHD_create_response_from_buffer(c->reply.len, c->reply.data ? c->reply.data : (void *)"",
+					    MHD_RESPMEM_PERSISTENT);
+	if (!r)
 		return MHD_NO;
-	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
@@ -92,28 +100,25 @@ static enum MHD_Result reply(wh_server *s, struct MHD_Connection *con, unsigned 
 	return ret;
 }
 
-static enum MHD_Result reply_text(wh_server *s, struct MHD_Connection *con, unsigned int code,
-				  const char *text)
+static enum MHD_Result reply_text(wh_server *s, struct MHD_Connection *con, struct conn *c,
+				  unsigned int code, const char *text)
 {
-	ws_buf b = WS_BUF_INIT(4096);
-
-	if (ws_buf_adds(&b, text, NULL))
+	ws_buf_reset(&c->reply);
+	if (ws_buf_adds(&c->reply, text, NULL))
 		return MHD_NO;
-	return reply(s, con, code, &b, "text/plain; charset=utf-8", NULL);
+	return reply(s, con, c, code, "text/plain; charset=utf-8", NULL);
 }
 
 /* An HTTP error answered with a v1 Status body. */
-static enum MHD_Result reply_status(wh_server *s, struct MHD_Connection *con, int code,
-				    const char *reason, const char *message, const char *allow)
+static enum MHD_Result reply_status(wh_server *s, struct MHD_Connection *con, struct conn *c,
+				    int code, const char *reason, const char *message,
+				    const char *allow)
 {
-	ws_buf b = WS_BUF_INIT(8192);
-
 	wh_metrics_http_error(code);
-	if (ws_admission_encode_status(code, reason, message, &b, NULL)) {
-		ws_buf_release(&b);
+	ws_buf_reset(&c->reply);
+	if (ws_admission_encode_status(code, reason, message, &c->reply, NULL))
 		return MHD_NO;
-	}
-	return reply(s, con, (unsigned int)code, &b, "application/json", allow);
+	return reply(s, con, c, (unsigned int)code, "application/json", allow);
 }
 
 static void refuse(struct req *r, int code, const char *reason, const char *allow,
@@ -140,15 +145,15 @@ static int is_json(const char *type)
 	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
-static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, const char *url,
-			     const char *method, void **req_cls)
+static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct conn *c,
+			     const char *url, const char *method, void **req_cls)
 {
 	const char *clen = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *type = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
 	unsigned long long len = clen ? strtoull(clen, NULL, 10) : 0;
-	struct req *r;
+	struct req *r = &c->req;
 	size_t i;
 
 	if (len > DRAIN_MAX) {
@@ -157,14 +162,12 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, const cha
 		/* Not worth reading: answer now, MHD closes the connection after it. */
 		snprintf(msg, sizeof(msg), "request body is larger than %zu bytes",
 			 WS_ADMISSION_BODY_MAX);
-		return reply_status(s, con, 413, "RequestEntityTooLarge", msg, NULL);
+		return reply_status(s, con, c, 413, "RequestEntityTooLarge", msg, NULL);
 	}
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return MHD_NO;
+	memset(r, 0, sizeof(*r));
 	*req_cls = r;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
-	ws_buf_init(&r->body, WS_ADMISSION_BODY_MAX);
+	ws_buf_reset(&c->body);
 	for (i = 0; i < R_NONE; i++)
 		if (strcmp(url, routes[i].path) == 0)
 			break;
@@ -186,43 +189,35 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, const cha
 		return MHD_YES;
 	r->counted = 1;
 	wh_metrics_in_flight(1);
-	if (type && !is_json(type)) {
+	if (type && !is_json(type))
 		refuse(r, 415, "UnsupportedMediaType", NULL,
 		       "Content-Type '%.60s' is not supported: send application/json", type);
-	} else if (len > WS_ADMISSION_BODY_MAX) {
+	else if (len > WS_ADMISSION_BODY_MAX)
 		refuse(r, 413, "RequestEntityTooLarge", NULL, "request body is larger than %zu bytes",
 		       WS_ADMISSION_BODY_MAX);
-	} else if (len > 0) {
-		/* sized once: the body arrives in chunks */
-		r->body.data = malloc((size_t)len + 1);
-		if (!r->body.data)
-			return MHD_NO;
-		r->body.cap = (size_t)len + 1;
-		r->body.data[0] = '\0';
-	}
 	return MHD_YES;
 }
 
-static enum MHD_Result absorb(struct req *r, const char *data, size_t *size)
+static enum MHD_Result absorb(struct conn *c, const char *data, size_t *size)
 {
+	struct req *r = &c->req;
 	size_t n = *size;
 
 	*size = 0;
-	if (!r->status && ws_buf_add(&r->body, data, n, NULL) == 0)
+	if (!r->status && ws_buf_add(&c->body, data, n, NULL) == 0)
 		return MHD_YES;
 	if (!r->status) {
 		refuse(r, 413, "RequestEntityTooLarge", NULL, "request body is larger than %zu bytes",
 		       WS_ADMISSION_BODY_MAX);
-		ws_buf_release(&r->body);
+		ws_buf_release(&c->body);
 	}
 	r->dropped += n;
 	return r->dropped > DRAIN_MAX ? MHD_NO : MHD_YES;
 }
 
-static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct req *r)
+static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct conn *c)
 {
-	enum wh_mode mode = r->route == R_MUTATE ? WH_MUTATE : WH_VALIDATE;
-	ws_buf out = WS_BUF_INIT(REPLY_MAX);
+	enum wh_mode mode = c->req.route == R_MUTATE ? WH_MUTATE : WH_VALIDATE;
 	const char *warnings[WH_WARN_MAX];
 	ws_admission_request req;
 	ws_admission_reply rep = {0};
@@ -233,15 +228,14 @@ static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct re
 	size_t i;
 	long us;
 
-	if (ws_admission_parse(r->body.data, r->body.len, &req, &err)) {
-		wh_log("warn", "refused a %s request: %s", routes[r->route].path, err.msg);
-		return reply_status(s, con, err.code, err.reason, err.msg, NULL);
+	if (ws_admission_parse(c->body.data, c->body.len, &req, &err)) {
+		wh_log("warn", "refused a %s request: %s", routes[c->req.route].path, err.msg);
+		return reply_status(s, con, c, err.code, err.reason, err.msg, NULL);
 	}
 	wh_decide(&s->cfg->platform, mode, &req, &d);
 	if (d.outcome == WH_PATCHED && !(patch = ws_patch_base64(&d.patch))) {
-		wh_decision_release(&d);
-		ws_admission_release(&req);
-		return reply_status(s, con, 500, "InternalError", "out of memory", NULL);
+		ret = reply_status(s, con, c, 500, "InternalError", "out of memory", NULL);
+		goto out;
 	}
 	for (i = 0; i < d.nwarnings; i++)
 		warnings[i] = d.warnings[i];
@@ -253,48 +247,55 @@ static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct re
 	rep.patch = patch;
 	rep.warnings = warnings;
 	rep.nwarnings = d.nwarnings;
-	if (ws_admission_encode(&rep, &out, &err)) {
-		ret = reply_status(s, con, 500, "InternalError", err.msg, NULL);
+	ws_buf_reset(&c->reply);
+	if (ws_admission_encode(&rep, &c->reply, &err)) {
+		ret = reply_status(s, con, c, 500, "InternalError", err.msg, NULL);
 		goto out;
 	}
-	us = elapsed_us(&r->start);
+	us = elapsed_us(&c->req.start);
 	wh_metrics_decision(mode, d.kind, req.op, d.outcome, (uint64_t)us);
-	wh_log_decision(mode == WH_MUTATE ? "mutate" : "validate", &req, &d, us);
-	ret = reply(s, con, 200, &out, "application/json", NULL);
+	wh_log_decision(&c->log, mode == WH_MUTATE ? "mutate" : "validate", &req, &d, us);
+	ret = reply(s, con, c, 200, "application/json", NULL);
 out:
-	ws_buf_release(&out);
 	free(patch);
 	wh_decision_release(&d);
 	ws_admission_release(&req);
 	return ret;
 }
 
-static enum MHD_Result finish(wh_server *s, struct MHD_Connection *con, struct req *r)
+static enum MHD_Result finish(wh_server *s, struct MHD_Connection *con, struct conn *c)
 {
-	ws_buf b = WS_BUF_INIT(METRICS_MAX);
+	struct req *r = &c->req;
 
 	if (r->status)
-		return reply_status(s, con, r->status, r->reason, r->message, r->allow);
+		return reply_status(s, con, c, r->status, r->reason, r->message, r->allow);
 	switch (r->route) {
 	case R_MUTATE:
 	case R_VALIDATE:
-		return admit(s, con, r);
+		return admit(s, con, c);
 	case R_HEALTHZ:
-		return reply_text(s, con, 200, "ok\n");
+		return reply_text(s, con, c, 200, "ok\n");
 	case R_READYZ:
 		if (atomic_load_explicit(&s->draining, memory_order_relaxed))
-			return reply_text(s, con, 503, "shutting down\n");
-		return reply_text(s, con, 200, "ok\n");
+			return reply_text(s, con, c, 503, "shutting down\n");
+		return reply_text(s, con, c, 200, "ok\n");
 	case R_METRICS:
-		if (wh_metrics_render(&b, NULL)) {
-			ws_buf_release(&b);
+		ws_buf_reset(&c->reply);
+		if (wh_metrics_render(&c->reply, NULL))
 			return MHD_NO;
-		}
-		return reply(s, con, 200, &b, "text/plain; version=0.0.4; charset=utf-8", NULL);
+		return reply(s, con, c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL);
 	case R_NONE:
 		break;
 	}
 	return MHD_NO;
+}
+
+static struct conn *conn_of(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char *url,
@@ -302,31 +303,65 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 			      size_t *upload_data_size, void **req_cls)
 {
 	wh_server *s = cls;
-	struct req *r = *req_cls;
+	struct conn *c = conn_of(con);
 
 	(void)version;
-	if (!r)
-		return begin(s, con, url, method, req_cls);
+	if (!c)
+		return MHD_NO;
+	if (!*req_cls)
+		return begin(s, con, c, url, method, req_cls);
 	if (*upload_data_size)
-		return absorb(r, upload_data, upload_data_size);
-	return finish(s, con, r);
+		return absorb(c, upload_data, upload_data_size);
+	return finish(s, con, c);
+}
+
+static void trim(ws_buf *b)
+{
+	if (b->cap > KEEP_MAX)
+		ws_buf_release(b);
 }
 
 static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
-	struct req *r = *req_cls;
+	struct conn *c = conn_of(con);
+
+	(void)cls;
+	(void)toe;
+	if (!*req_cls || !c)
+		return;
+	if (c->req.counted)
+		wh_metrics_in_flight(-1);
+	c->req.counted = 0;
+	trim(&c->body);
+	trim(&c->reply);
+	*req_cls = NULL;
+}
+
+static void connection(void *cls, struct MHD_Connection *con, void **socket_context,
+		       enum MHD_ConnectionNotificationCode what)
+{
+	struct conn *c = *socket_context;
 
 	(void)cls;
 	(void)con;
-	(void)toe;
-	if (!r)
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		c = calloc(1, sizeof(*c));
+		if (c) {
+			ws_buf_init(&c->body, WS_ADMISSION_BODY_MAX);
+			ws_buf_init(&c->reply, REPLY_MAX);
+			ws_buf_init(&c->log, LOG_LINE_MAX);
+		}
+		*socket_context = c;
 		return;
-	if (r->counted)
-		wh_metrics_in_flight(-1);
-	ws_buf_release(&r->body);
-	free(r);
-	*req_cls = NULL;
+	}
+	if (c) {
+		ws_buf_release(&c->body);
+		ws_buf_release(&c->reply);
+		ws_buf_release(&c->log);
+		free(c);
+	}
+	*socket_context = NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -358,6 +393,7 @@ static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct s
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->idle_timeout,
 			MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)completed, (void *)s,
+			MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)connection, (void *)s,
 			MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_END);
 	return MHD_start_daemon(
 		flags, c->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
@@ -367,6 +403,7 @@ static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct s
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->idle_timeout,
 		MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)completed, (void *)s,
+		MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)connection, (void *)s,
 		MHD_OPTION_END);
 }
 

@@ -621,6 +621,12 @@ class Handler(BaseHTTPRequestHandler):
             out["status"] = {"userInfo": self.user.info()}
             return out
         spec = dict(out.get("spec") or {})
+        if res.kind == "SelfSubjectRulesReview":
+            rules, non_resource = self.cluster.authz.rules_for(self.user,
+                                                               spec.get("namespace", ""))
+            out["status"] = {"resourceRules": rules, "nonResourceRules": non_resource,
+                             "incomplete": False}
+            return out
         if res.kind == "SelfSubjectAccessReview":
             who = self.user
         else:

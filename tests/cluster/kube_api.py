@@ -62,6 +62,17 @@ def _options(kind, ctx, extra=None):
     return o
 
 
+def typed(res, obj):
+    """obj with kind, apiVersion and metadata first, as the real server writes."""
+    out = {"kind": res.kind, "apiVersion": res.api_version,
+           "metadata": obj.get("metadata") if isinstance(obj.get("metadata"), dict)
+           else {}}
+    for k, v in obj.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
 def strip_type(obj):
     """List items of built-in kinds carry no kind/apiVersion on the wire."""
     return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
@@ -112,11 +123,7 @@ class Api:
                                    ", ".join('unknown field "%s"' % u for u in unknown)))
             if ctx.field_validation == "Warn":
                 ctx.warnings += ['unknown field "%s"' % u for u in unknown]
-        obj = copy.deepcopy(obj)
-        obj["apiVersion"] = res.api_version
-        obj["kind"] = res.kind
-        if not isinstance(obj.get("metadata"), dict):
-            obj["metadata"] = {}
+        obj = typed(res, copy.deepcopy(obj))
         if res.kind == "Secret" and obj.get("stringData"):
             data = dict(obj.get("data") or {})
             for k, v in obj["stringData"].items():
@@ -215,9 +222,7 @@ class Api:
         except kube_schema.DecodeError as e:
             raise errs.internal("admission webhook mutation produced an invalid %s: %s"
                                 % (res.kind, e))
-        obj = copy.deepcopy(obj)
-        obj["apiVersion"], obj["kind"] = res.api_version, res.kind
-        obj.setdefault("metadata", {})
+        obj = typed(res, copy.deepcopy(obj))
         kube_defaults.decode_defaults(res, obj)
         self._check_meta_namespace(res, obj, ns)
         return obj
@@ -275,6 +280,14 @@ class Api:
                     "results in an inconsistent list - objects that were created, "
                     "modified, or deleted between the time the first chunk was returned "
                     "and now may show up in the list.")
+        if params.get("resourceVersionMatch") == "Exact" and not token:
+            try:
+                exact = int(params.get("resourceVersion") or "0")
+            except ValueError:
+                raise errs.bad_request("resourceVersion: Invalid value: %r"
+                                       % params.get("resourceVersion"))
+            if exact < self.store.list_compacted_rv:
+                raise errs.gone("The resourceVersion for the provided list is too old.")
         objs, rv = self.store.list(res, (ns or None) if res.namespaced else None)
         if list_rv is None:
             list_rv = rv

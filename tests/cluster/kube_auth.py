@@ -225,6 +225,29 @@ class Authorizer:
         return False, ""
 
 
+    def rules_for(self, user, namespace):
+        """(resource rules, non-resource rules) that apply to user in namespace."""
+        found = []
+        for b in self.store.list(self.crbs)[0]:
+            if any(_subject_matches(s, user, "") for s in b.get("subjects") or []):
+                found += self._rules(b.get("roleRef") or {}, "")
+        if namespace:
+            for b in self.store.list(self.rolebindings, namespace)[0]:
+                if any(_subject_matches(s, user, namespace)
+                       for s in b.get("subjects") or []):
+                    found += self._rules(b.get("roleRef") or {}, namespace)
+        resource, non_resource = [], []
+        for r in found:
+            if r.get("nonResourceURLs"):
+                non_resource.append({"verbs": r.get("verbs") or [],
+                                     "nonResourceURLs": r["nonResourceURLs"]})
+            if r.get("resources"):
+                entry = {k: r[k] for k in ("verbs", "apiGroups", "resources",
+                                           "resourceNames") if r.get(k)}
+                resource.append(entry)
+        return resource, non_resource
+
+
 def _who(user):
     if user.username.startswith("system:serviceaccount:"):
         return 'ServiceAccount "%s"' % user.username.split(":", 2)[2].replace(":", "/")

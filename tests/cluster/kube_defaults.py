@@ -172,6 +172,10 @@ def prepare_for_update(res, obj, old):
             else:
                 obj.pop(f, None)
     if res.kind == "Namespace":
+        # spec.finalizers change only through the finalize subresource
+        obj["spec"] = dict(obj.get("spec") or {})
+        if (old.get("spec") or {}).get("finalizers") is not None:
+            obj["spec"]["finalizers"] = old["spec"]["finalizers"]
         labels = dict(obj["metadata"].get("labels") or {})
         labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
         obj["metadata"]["labels"] = labels

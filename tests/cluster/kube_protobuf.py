@@ -146,13 +146,17 @@ SCHEMAS = {
                                 3: ("user", S, 0), 4: ("groups", S, 1),
                                 6: ("uid", S, 0)},
     "SelfSubjectReview": {1: ("metadata", "ObjectMeta", 0)},
+    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta", 0),
+                               2: ("spec", "SelfSubjectRulesReviewSpec", 0)},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", S, 0)},
 }
 
 # kind -> message name of the top-level object
 KINDS = {k: k for k in ("Namespace", "ConfigMap", "Secret", "ServiceAccount",
                         "ResourceQuota", "Role", "ClusterRole", "RoleBinding",
                         "ClusterRoleBinding", "TokenRequest", "SelfSubjectAccessReview",
-                        "SubjectAccessReview", "SelfSubjectReview")}
+                        "SubjectAccessReview", "SelfSubjectReview",
+                        "SelfSubjectRulesReview")}
 
 
 def _time(buf):
