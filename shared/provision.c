@@ -300,6 +300,18 @@ int ws_platform_from_cluster(ws_k8s *k, const char *system_namespace, ws_platfor
 	return 0;
 }
 
+/* The Flyte resource type of a project settings call. */
+static const char *resource_type_of(const char *what)
+{
+	if (strcmp(what, "workflow_execution_config") == 0)
+		return "WORKFLOW_EXECUTION_CONFIG";
+	if (strcmp(what, "cluster_resource_attributes") == 0)
+		return "CLUSTER_RESOURCE";
+	if (strcmp(what, "task_resource_attributes") == 0)
+		return "TASK_RESOURCE";
+	return "WORKFLOW_EXECUTION_CONFIG";
+}
+
 /* ---- undo log ----------------------------------------------------------------- */
 
 struct undo {
@@ -423,12 +435,9 @@ static int undo_all(struct run *run, const ws_plan *plan, char *left, size_t lef
 				cJSON_Delete(body);
 			} else {
 				cJSON *body = cJSON_CreateObject();
-				char rt[64];
 
-				snprintf(rt, sizeof(rt), "%s", strcmp(plan->flyte[i].what, "cluster_resource_attributes")
-						   ? "WORKFLOW_EXECUTION_CONFIG" : "CLUSTER_RESOURCE");
 				cJSON_AddStringToObject(body, "project", plan->workspace_id);
-				cJSON_AddStringToObject(body, "resource_type", rt);
+				cJSON_AddStringToObject(body, "resource_type", resource_type_of(plan->flyte[i].what));
 				r = ws_flyte_call(p->flyte, "DELETE", plan->flyte[i].path, body, NULL, &e);
 				cJSON_Delete(body);
 			}
@@ -459,8 +468,9 @@ static int undo_all(struct run *run, const ws_plan *plan, char *left, size_t lef
 			}
 			if (r) {
 				rc = -1;
-				append(left, left_size, "%s%s (registered, not archived)", left[0] ? ", " : "",
-				       subject);
+				append(left, left_size, "%s%s", left[0] ? ", " : "", subject);
+				append(left, left_size, " (%s)%s", run->project_registered
+					? "registered, not archived" : "changed, not restored", "");
 			} else {
 				report(p, WS_STEP_FLYTE_PROJECT, subject,
 				       run->project_registered ? WS_OUT_ARCHIVED : WS_OUT_UNDONE,
@@ -647,6 +657,7 @@ static int apply_objects(struct run *run, const ws_plan_object *const *objs, siz
 			ws_k8s_op *upd = calloc(npending, sizeof(*upd));
 			cJSON **bodies = calloc(npending, sizeof(*bodies));
 			size_t *idx = calloc(npending, sizeof(*idx)), nu = 0, j;
+			int ran;
 
 			for (i = 0; i < n && !failed; i++) {
 				char subject[320];
@@ -668,12 +679,19 @@ static int apply_objects(struct run *run, const ws_plan_object *const *objs, siz
 				if (objs[i]->kind == &WS_KIND_ROLEBINDING &&
 				    roleref_differs(objs[i]->body, ops[i].result)) {
 					ws_err e;
+					int gone;
 
-					/* roleRef is immutable: replace the binding */
-					if (ws_k8s_delete(p->k8s, objs[i]->kind, objs[i]->namespace,
-							  objs[i]->name, p->dry_run, &e) ||
-					    ws_k8s_create(p->k8s, objs[i]->kind, objs[i]->body, p->dry_run,
-							  NULL, &e)) {
+					/* roleRef is immutable: replace the binding. Its undo
+					 * is two entries, run in reverse: delete the new
+					 * binding, then create the old one again. A server dry
+					 * run cannot create what it only pretended to delete. */
+					gone = ws_k8s_delete(p->k8s, objs[i]->kind, objs[i]->namespace,
+							     objs[i]->name, p->dry_run, &e) == 0;
+					if (gone && !p->dry_run)
+						push_undo(run, objs[i]->step, objs[i]->kind, objs[i]->namespace,
+							  objs[i]->name, ops[i].result);
+					if (!gone || (!p->dry_run && ws_k8s_create(p->k8s, objs[i]->kind,
+										   objs[i]->body, 0, NULL, &e))) {
 						failed = 1;
 						report(p, objs[i]->step, subject, WS_OUT_FAILED, e.msg);
 						fail_object(err, objs[i], "replace", &e);
@@ -681,7 +699,7 @@ static int apply_objects(struct run *run, const ws_plan_object *const *objs, siz
 					}
 					if (!p->dry_run)
 						push_undo(run, objs[i]->step, objs[i]->kind, objs[i]->namespace,
-							  objs[i]->name, ops[i].result);
+							  objs[i]->name, NULL);
 					pending[i] = 0;
 					report(p, objs[i]->step, subject, WS_OUT_CONFIGURED, "roleRef replaced");
 					continue;
@@ -695,9 +713,12 @@ static int apply_objects(struct run *run, const ws_plan_object *const *objs, siz
 				upd[nu].dry_run = p->dry_run;
 				idx[nu++] = i;
 			}
-			if (!failed && nu)
+			ran = !failed && nu;
+			if (ran)
 				ws_k8s_run(p->k8s, upd, nu);
-			for (j = 0; j < nu && !failed; j++) {
+			/* The updates ran together: every one that succeeded must be
+			 * logged for undo, also those after a failure. */
+			for (j = 0; ran && j < nu; j++) {
 				char subject[320];
 
 				i = idx[j];
@@ -709,9 +730,10 @@ static int apply_objects(struct run *run, const ws_plan_object *const *objs, siz
 					pending[i] = 0;
 					report(p, objs[i]->step, subject, WS_OUT_CONFIGURED, NULL);
 				} else if (!ws_err_is_http(&upd[j].err, 409)) {
-					failed = 1;
 					report(p, objs[i]->step, subject, WS_OUT_FAILED, upd[j].err.msg);
-					fail_object(err, objs[i], "update", &upd[j].err);
+					if (!failed)
+						fail_object(err, objs[i], "update", &upd[j].err);
+					failed = 1;
 				}
 				/* a 409 Conflict stays pending: re-read next round */
 			}
@@ -824,26 +846,17 @@ static int prune_one(void *ctx, const ws_kind *k, const char *ns, const cJSON *o
 	subject_of(k, name, subject, sizeof(subject));
 	if (ws_k8s_delete(p->k8s, k, ns, name, p->dry_run, pc->err) && !ws_err_is_http(pc->err, 404)) {
 		report(p, step, subject, WS_OUT_FAILED, pc->err->msg);
-		return ws_err_prefix(pc->err, "cannot delete %s in namespace %s", subject, ns);
+		return ws_err_prefix(pc->err, "step '%s': cannot delete %s in namespace %s",
+				     ws_step_name(step), subject, ns);
 	}
 	if (!p->dry_run)
 		push_undo(pc->run, step, k, ns, name, obj);
-	report(p, step, subject, WS_OUT_DELETED, "no longer in the plan");
+	report(p, step, subject, WS_OUT_DELETED,
+	       p->dry_run ? "no longer in the plan; server dry run" : "no longer in the plan");
 	return 0;
 }
 
 /* ---- Flyte ------------------------------------------------------------------------ */
-
-static const char *resource_type_of(const char *what)
-{
-	if (strcmp(what, "workflow_execution_config") == 0)
-		return "WORKFLOW_EXECUTION_CONFIG";
-	if (strcmp(what, "cluster_resource_attributes") == 0)
-		return "CLUSTER_RESOURCE";
-	if (strcmp(what, "task_resource_attributes") == 0)
-		return "TASK_RESOURCE";
-	return "WORKFLOW_EXECUTION_CONFIG";
-}
 
 static int need_flyte(ws_prov *p, ws_err *err)
 {
@@ -892,10 +905,11 @@ static int project_matches(const cJSON *want, const cJSON *have)
 	return ws_json_str(have, "state", NULL) && strcmp(ws_json_str(have, "state", NULL), "ACTIVE") == 0;
 }
 
-static int flyte_fail(ws_err *err, const ws_plan_call *c, const char *verb)
+/* "step 'flyte project': cannot register flyte project 'ws-x': <server message>" */
+static int flyte_fail(ws_err *err, const ws_plan *plan, const ws_plan_call *c, const char *verb)
 {
-	return ws_err_prefix(err, "step '%s': cannot %s flyte %s at %s", ws_step_name(c->step), verb,
-			     c->what, c->path);
+	return ws_err_prefix(err, "step '%s': cannot %s flyte %s %s'%s'", ws_step_name(c->step), verb,
+			     c->what, c->step == WS_STEP_FLYTE_PROJECT ? "" : "of ", plan->workspace_id);
 }
 
 static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
@@ -910,13 +924,13 @@ static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
 	if (ws_flyte_get_project(p->flyte, plan->workspace_id, &have, err)) {
 		if (!ws_err_is_http(err, 404)) {
 			report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_FAILED, err->msg);
-			return flyte_fail(err, &plan->flyte[0], "read");
+			return flyte_fail(err, plan, &plan->flyte[0], "read");
 		}
 		if (!p->dry_run &&
 		    ws_flyte_call(p->flyte, plan->flyte[0].method, plan->flyte[0].path, plan->flyte[0].body,
 				  NULL, err)) {
 			report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_FAILED, err->msg);
-			return flyte_fail(err, &plan->flyte[0], "register");
+			return flyte_fail(err, plan, &plan->flyte[0], "register");
 		}
 		run->project_registered = !p->dry_run;
 		report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_CREATED, NULL);
@@ -943,7 +957,7 @@ static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
 			cJSON_Delete(update);
 			cJSON_Delete(have);
 			report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_FAILED, err->msg);
-			return flyte_fail(err, &plan->flyte[0], "update");
+			return flyte_fail(err, plan, &plan->flyte[0], "update");
 		}
 		cJSON_Delete(update);
 		run->project_before = p->dry_run ? NULL : cJSON_Duplicate(have, 1);
@@ -955,7 +969,7 @@ static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
 	{
 		size_t n = plan->nflyte - 1, j;
 		ws_http_req *reqs = calloc(n, sizeof(*reqs)), **rp = calloc(n, sizeof(*rp));
-		int *put = calloc(n, sizeof(*put)), failed = 0;
+		int *put = calloc(n, sizeof(*put)), failed = 0, ran;
 
 		for (j = 0; j < n; j++) {
 			char path[300];
@@ -977,7 +991,7 @@ static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
 			if (ws_flyte_result(&reqs[j], &got, err)) {
 				if (!ws_err_is_http(err, 404)) {
 					report(p, c->step, subject, WS_OUT_FAILED, err->msg);
-					flyte_fail(err, c, "read");
+					flyte_fail(err, plan, c, "read");
 					failed = 1;
 					break;
 				}
@@ -1011,7 +1025,8 @@ static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
 					 plan->flyte[j + 1].body, err))
 				failed = 1;
 		}
-		if (!failed) {
+		ran = !failed;
+		if (ran) {
 			size_t m = 0;
 
 			for (j = 0; j < n; j++)
@@ -1019,17 +1034,23 @@ static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
 					rp[m++] = &reqs[j];
 			ws_http_perform(rp, m);
 		}
-		for (j = 0; j < n && !failed; j++) {
+		/* The puts ran together: every one that succeeded must be logged
+		 * for undo, also those after a failure. */
+		for (j = 0; ran && j < n; j++) {
 			const ws_plan_call *c = &plan->flyte[j + 1];
+			ws_err e;
 
 			if (!put[j])
 				continue;
 			snprintf(subject, sizeof(subject), "flyte settings/%s", c->what);
-			if (ws_flyte_result(&reqs[j], NULL, err)) {
-				report(p, c->step, subject, WS_OUT_FAILED, err->msg);
-				flyte_fail(err, c, "put");
+			if (ws_flyte_result(&reqs[j], NULL, &e)) {
+				report(p, c->step, subject, WS_OUT_FAILED, e.msg);
+				if (!failed) {
+					*err = e;
+					flyte_fail(err, plan, c, "put");
+				}
 				failed = 1;
-				break;
+				continue;
 			}
 			if (j + 1 < 8)
 				run->attrs_changed[j + 1] = 1;
@@ -1069,7 +1090,7 @@ static int apply_plan(struct run *run, const ws_plan *plan, ws_err *err)
 			   objs);
 	if (apply_objects(run, objs, n, err))
 		goto out;
-	if (!run->p->dry_run && each_stale(run->p, plan, prune_one, &pc, err))
+	if (each_stale(run->p, plan, prune_one, &pc, err))
 		goto out;
 	if (plan->nflyte && (need_flyte(run->p, err) || apply_flyte(run, plan, err)))
 		goto out;

@@ -410,6 +410,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_body(200, disco.VERSION)
         elif parts and parts[0] in ("healthz", "livez", "readyz"):
             self.send_body(200, "ok", "text/plain; charset=utf-8")
+        elif path == "/openapi/v2":
+            if "protobuf" in self.headers.get("Accept", ""):
+                self.send_body(200, disco.openapi_v2(True), disco.OPENAPI_V2_PROTOBUF)
+            else:
+                self.send_body(200, disco.openapi_v2(False))
         elif path == "/openapi/v3":
             self.send_body(200, c.openapi.root())
         elif path.startswith("/openapi/v3/"):
@@ -494,6 +499,10 @@ class Handler(BaseHTTPRequestHandler):
         elif verb not in res.verbs or (verb == "create" and rp.name):
             raise errs.method_not_allowed()
         ns = rp.namespace
+        if res.namespaced and not ns and verb not in ("list", "watch"):
+            if rp.name:
+                raise errs.path_not_found()
+            raise errs.method_not_allowed()
         # like the real RequestInfo, a namespace is its own namespace for RBAC
         authz_ns = rp.name if res is NAMESPACES else ns
         attrs = kube_auth.Attributes(self.user, verb, True, res.group, res.plural,
@@ -537,10 +546,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_object(201 if created else 200, res, obj, accept)
         elif verb == "delete":
             options = self._delete_options(raw)
+            ctx.dry_run = ctx.dry_run or "All" in (options.get("dryRun") or [])
             obj = api.delete(ctx, res, ns, rp.name, options)
             self.send_object(200, res, obj, accept)
         elif verb == "deletecollection":
             options = self._delete_options(raw)
+            ctx.dry_run = ctx.dry_run or "All" in (options.get("dryRun") or [])
             out = api.delete_collection(ctx, res, ns, self.params, options)
             self.send_body(200, out)
 
@@ -828,6 +839,7 @@ def _dup_check(pairs):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # idle keep-alive connections must not delay exit
     allow_reuse_address = True
     request_queue_size = 256
 

@@ -82,7 +82,11 @@ def rule_matches(rule, req):
 
 
 class TransportError(Exception):
-    pass
+    """The webhook could not be called, or answered something unusable."""
+
+    def __init__(self, message, invalid_response=False):
+        super().__init__(message)
+        self.invalid_response = invalid_response
 
 
 class _Conn(http.client.HTTPSConnection):
@@ -183,13 +187,16 @@ class Admission:
         finally:
             conn.close()
         if resp.status < 200 or resp.status >= 300:
+            text = data.decode("utf-8", "replace").strip()
+            if text:
+                raise TransportError('an error on the server ("%s") has prevented the '
+                                     'request from succeeding' % text[:200])
             raise TransportError("the server responded with the status code %d but did "
-                                 "not return more information (post %s)"
-                                 % (resp.status, "%s" % display))
+                                 "not return more information" % resp.status)
         try:
             out = json.loads(data)
         except ValueError as e:
-            raise TransportError("received invalid webhook response: %s" % e)
+            raise TransportError("received invalid webhook response: %s" % e, True)
         return out
 
     # -- matching ----------------------------------------------------------
@@ -247,10 +254,9 @@ class Admission:
             r["namespace"] = namespace
         r["operation"] = req.operation
         r["userInfo"] = req.user.info()
-        if obj is not None:
-            r["object"] = obj
-        if req.old is not None:
-            r["oldObject"] = req.old
+        # runtime.RawExtension fields: always present, null when there is none
+        r["object"] = obj
+        r["oldObject"] = req.old
         r["dryRun"] = bool(req.dry_run)
         if req.options is not None:
             r["options"] = req.options
@@ -266,18 +272,17 @@ class Admission:
             resp = (out or {}).get("response")
             if not isinstance(resp, dict):
                 raise TransportError("received invalid webhook response: "
-                                     "response was absent")
+                                     "response was absent", True)
             if resp.get("uid") != review["request"]["uid"]:
                 raise TransportError('expected response.uid="%s", got "%s"'
-                                     % (review["request"]["uid"], resp.get("uid", "")))
+                                     % (review["request"]["uid"], resp.get("uid", "")),
+                                     True)
         except TransportError as e:
             if w.get("failurePolicy", "Fail") == "Ignore":
                 log.warning("failed calling webhook %r (ignored): %s", name, e)
                 return None, []
-            msg = 'failed calling webhook "%s": failed to call webhook: %s' % (name, e) \
-                if str(e).startswith("Post ") else \
-                'failed calling webhook "%s": %s' % (name, e)
-            raise internal(msg)
+            raise internal('failed calling webhook "%s": %s%s' % (
+                name, "" if e.invalid_response else "failed to call webhook: ", e))
         warnings = [str(x) for x in resp.get("warnings") or []]
         if not resp.get("allowed"):
             st = dict(resp.get("status") or {})

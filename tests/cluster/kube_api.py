@@ -34,6 +34,7 @@ SERVICEACCOUNTS = kr.lookup("", "v1", "serviceaccounts")
 PODS = kr.lookup("", "v1", "pods")
 QUOTAS = kr.lookup("", "v1", "resourcequotas")
 SECRETS = kr.lookup("", "v1", "secrets")
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 def now():
@@ -367,19 +368,20 @@ class Api:
                     md[k] = omd[k]
                 else:
                     md.pop(k, None)
-            if not md.get("deletionTimestamp") and "deletionTimestamp" in omd:
-                md["deletionTimestamp"] = omd["deletionTimestamp"]
-            kube_defaults.prepare_for_update(res, obj, old)
         obj["metadata"]["resourceVersion"] = omd["resourceVersion"]
         areq = AdmissionRequest(res, "UPDATE", ctx.user, name, ns, subresource, obj, old,
                                 ctx.dry_run, options)
         obj, warn = self.admission.mutate(areq, obj)
         ctx.warnings += warn
         obj = self._after_mutation(res, obj, ns)
-        for k in ("uid", "creationTimestamp", "deletionTimestamp", "generation"):
+        for k in ("uid", "creationTimestamp", "deletionTimestamp",
+                  "deletionGracePeriodSeconds", "generation"):
             if k in omd:
                 obj["metadata"][k] = omd[k]
-        if res is NAMESPACES and not subresource:
+            else:
+                obj["metadata"].pop(k, None)
+        if not subresource:
+            # strategy PrepareForUpdate runs after the mutating webhooks
             kube_defaults.prepare_for_update(res, obj, old)
         problems = kube_validation.validate(res, obj, old)
         if problems:
@@ -459,6 +461,9 @@ class Api:
                                 "precondition: %s, ResourceVersion in object meta: %s"
                                 % (pre["resourceVersion"],
                                    old["metadata"]["resourceVersion"]))
+        if res is NAMESPACES and name in IMMORTAL_NAMESPACES:
+            raise errs.forbidden("namespaces", name, "this namespace may not be deleted",
+                                 kind="namespaces")
         dopts = {"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1"}
         for k in ("gracePeriodSeconds", "propagationPolicy", "preconditions"):
             if k in options:

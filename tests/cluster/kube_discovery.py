@@ -235,6 +235,33 @@ def _gv_document(group, version):
             "paths": paths, "components": {"schemas": components}}
 
 
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def _pb_field(num, payload):
+    """One length-delimited protobuf field."""
+    n = len(payload)
+    out = bytes([num << 3 | 2])
+    while n >= 0x80:
+        out += bytes([n & 0x7F | 0x80])
+        n >>= 7
+    return out + bytes([n]) + payload
+
+
+def openapi_v2(protobuf):
+    """/openapi/v2: a valid Swagger 2.0 document without definitions.
+
+    kubectl reads it (gnostic openapi_v2.Document in protobuf) only where the
+    v3 documents do not answer, e.g. to validate the items of a `kind: List`
+    client-side; with no definitions it leaves those checks to the server,
+    which still validates every item strictly."""
+    info = {"title": "Kubernetes", "version": VERSION["gitVersion"]}
+    if not protobuf:
+        return {"swagger": "2.0", "info": info, "paths": {}, "definitions": {}}
+    return _pb_field(1, b"2.0") + _pb_field(2, _pb_field(1, info["title"].encode()) +
+                                            _pb_field(2, info["version"].encode()))
+
+
 class OpenAPI:
     """Pre-rendered OpenAPI v3 documents, keyed by 'api/v1', 'apis/g/v'."""
 

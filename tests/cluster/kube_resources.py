@@ -93,7 +93,7 @@ RESOURCES = [
              "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
              False, [], "V1ValidatingWebhookConfiguration", has_generation=True),
     Resource("flyte.lyft.com", "v1alpha1", "FlyteWorkflow", "flyteworkflows", True,
-             ["fly"], None, categories=["all"], has_generation=True),
+             ["fly"], None, has_generation=True),
     Resource("authorization.k8s.io", "v1", "SelfSubjectAccessReview",
              "selfsubjectaccessreviews", False, [], "V1SelfSubjectAccessReview",
              verbs=["create"], virtual=True),

@@ -263,9 +263,9 @@ def openapi_schema(typ, components, patch_meta=None):
     simple = {"str": {"type": "string"}, "int": {"type": "integer", "format": "int32"},
               "bool": {"type": "boolean"},
               "datetime": {"type": "string", "format": "date-time"},
-              "quantity": {"x-kubernetes-int-or-string": True},
+              "quantity": {"type": "string"},
               "bytes": {"type": "string", "format": "byte"},
-              "object": {}}
+              "object": {"type": "object"}}
     if typ in simple:
         return dict(simple[typ])
     spec = fields(typ)

@@ -162,7 +162,7 @@ def test_mutating_webhook_on_kubectl_create_namespace(cluster, webhook, configs)
     assert req["userInfo"]["username"] == "admin"
     assert req["userInfo"]["groups"] == ["system:masters", "system:authenticated"]
     assert req["object"]["metadata"]["labels"] == {"kubernetes.io/metadata.name": name}
-    assert "oldObject" not in req and req["dryRun"] is False
+    assert req["oldObject"] is None and req["dryRun"] is False
     assert req["options"]["kind"] == "CreateOptions"
     assert req["options"]["fieldManager"] == "kubectl-create"
 
@@ -304,5 +304,5 @@ def test_update_delete_dry_run_and_object_selector(cluster, webhook, configs):
     assert upd["oldObject"]["metadata"]["labels"] == {"hooked": "yes"}
     assert upd["object"]["metadata"]["labels"] == {"hooked": "yes", "extra": "1"}
     assert upd["options"]["kind"] == "UpdateOptions"
-    assert "object" not in dele and dele["oldObject"]["metadata"]["name"] == "p"
+    assert dele["object"] is None and dele["oldObject"]["metadata"]["name"] == "p"
     assert dele["options"]["kind"] == "DeleteOptions"

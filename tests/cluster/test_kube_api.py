@@ -450,3 +450,20 @@ def test_fault_injection(cluster, ns, clean_faults):
     assert time.monotonic() - t0 >= 1.0
     r = cluster.run([FAULT, cluster.dir, "apiserver", "list"])
     assert json.loads(r.stdout)["log"][-1][1].endswith("/configmaps/f2")
+
+
+@pytest.mark.emulator_only
+def test_cluster_scripts(cluster, tmp_path):
+    here = Path(__file__).resolve().parent
+    r = cluster.run([here / "up", cluster.dir], check=False)
+    assert r.returncode == 1 and "apiserver is already running in" in r.stderr
+    assert cluster.run([here / "down", tmp_path]).returncode == 0
+    env = (cluster.dir / "env").read_text()
+    for token_file in cluster.dir.glob("*.token"):
+        assert token_file.read_text().strip() not in env
+    assert set(cluster.env) >= {
+        "KUBECONFIG", "KUBE_APISERVER_URL", "KUBE_CA_FILE", "KUBE_ADMIN_TOKEN_FILE",
+        "FLYTE_PLATFORM_URL", "FLYTE_PLATFORM_CA_CERT_FILE_PATH", "CLUSTER_DIR",
+        "APISERVER_PID_FILE", "FLYTEADMIN_PID_FILE"}
+    status, body = cluster.flyte("GET", "/api/v1/domains")
+    assert status == 200

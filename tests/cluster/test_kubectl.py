@@ -464,3 +464,53 @@ def test_flyteworkflow_custom_resource(cluster, ns, tmp_path):
     cluster.kubectl("label", "flyteworkflow", "wf1", "-n", ns, "x=y")
     assert cluster.kubectl("get", "flyteworkflows", "-n", ns, "-l", "x=y", "-o",
                            "name").stdout.strip() == "flyteworkflow.flyte.lyft.com/wf1"
+
+
+def test_quota_is_enforced_and_limit_ranges_default(cluster, ns, tmp_path):
+    cluster.kubectl("create", "quota", "small", "-n", ns,
+                    "--hard=pods=2,requests.cpu=1,limits.memory=1Gi")
+
+    def run(name, resources=None):
+        spec = {"containers": [{"name": "main", "image": "busybox:1.36"}]}
+        if resources:
+            spec["containers"][0]["resources"] = resources
+        return cluster.kubectl("run", name, "-n", ns, "--image=busybox:1.36",
+                               "--overrides", json.dumps({"spec": spec}), check=False)
+    r = run("bare")
+    assert r.stderr.strip() == (
+        'Error from server (Forbidden): pods "bare" is forbidden: failed quota: small: '
+        'must specify limits.memory for: main; requests.cpu for: main')
+    big = {"limits": {"cpu": "600m", "memory": "512Mi"}}
+    assert run("one", big).returncode == 0
+    r = run("two", big)
+    assert r.stderr.strip() == (
+        'Error from server (Forbidden): pods "two" is forbidden: exceeded quota: small, '
+        'requested: requests.cpu=600m, used: requests.cpu=600m, limited: requests.cpu=1')
+    f = tmp_path / "lr.yaml"
+    f.write_text("apiVersion: v1\nkind: LimitRange\nmetadata: {name: defaults}\nspec:\n"
+                 "  limits:\n  - type: Container\n    default: {cpu: 100m, memory: 64Mi}\n")
+    cluster.kubectl("apply", "-n", ns, "-f", f)
+    assert run("three").returncode == 0
+    pod = json.loads(cluster.kubectl("get", "pod", "three", "-n", ns, "-o",
+                                     "json").stdout)
+    assert pod["spec"]["containers"][0]["resources"] == {
+        "limits": {"cpu": "100m", "memory": "64Mi"},
+        "requests": {"cpu": "100m", "memory": "64Mi"}}
+    quota = json.loads(cluster.kubectl("get", "quota", "small", "-n", ns, "-o",
+                                       "json").stdout)
+    assert quota["status"]["used"] == {"pods": "2", "requests.cpu": "700m",
+                                       "limits.memory": "576Mi"}
+    assert run("four", big).returncode == 1  # pods: 2/2
+
+
+def test_server_side_apply(cluster, ns, tmp_path):
+    f = tmp_path / "cm.yaml"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\n"
+                 "data: {a: '1'}\n")
+    r = cluster.kubectl("apply", "--server-side", "-n", ns, "-f", f)
+    assert r.stdout.strip() == "configmap/ssa serverside-applied"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\n"
+                 "data: {a: '2', b: '3'}\n")
+    cluster.kubectl("apply", "--server-side", "-n", ns, "-f", f)
+    cm = json.loads(cluster.kubectl("get", "cm", "ssa", "-n", ns, "-o", "json").stdout)
+    assert cm["data"] == {"a": "2", "b": "3"}

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import CLUSTER_DIR, ROOT, Cluster, read_env_file  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
+from kube_cluster import CLUSTER_DIR, ROOT, Cluster, read_env_file  # noqa: E402
 
 SEED = "Customer Segmentation Analysis"
 ID = "ws-customer-segmentation-analysis-001"
@@ -45,6 +45,14 @@ def c(tmp_path_factory, bin_dir):
         yield Cluster(d, read_env_file(d / "env"), bin_dir)
     finally:
         subprocess.run([str(CLUSTER_DIR / "down"), str(d)], capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def clean_faults(c):
+    """Clear the faults of this module's cluster (conftest's fixture clears
+    those of the session cluster, another one)."""
+    yield
+    c.clear_faults()
 
 
 def ws(c, *args, check=True, **kw):
@@ -462,6 +470,113 @@ def test_failure_in_flyte_settings_archives_the_new_project(c, clean_faults):
         ("ws-settings-fault-001", "ARCHIVED", "Flyte - Settings Fault")}
 
 
+RBAC = "/apis/rbac.authorization.k8s.io/v1/namespaces/"
+
+
+def drop_server_fields(o):
+    for k in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
+        o["metadata"].pop(k, None)
+    return o
+
+
+@pytest.mark.emulator_only
+def test_failed_fix_undoes_every_update_of_the_batch(c, clean_faults):
+    """Updates go out together; one failing must not keep the others."""
+    ws(c, "create", "Undo Updates", "--owner", "alice@company.com", "--member", "bob=viewer",
+       "--yes")
+    wid = "ws-undo-updates-001"
+    ns = "flyte-" + wid
+    quota = "/api/v1/namespaces/%s/resourcequotas/%s-quota" % (ns, wid)
+    role = "%s%s/roles/%s-bob-role" % (RBAC, ns, wid)
+    q, r = get(c, quota), get(c, role)
+    q["spec"]["hard"]["pods"] = "7"
+    r["rules"][0]["verbs"] = ["get"]
+    assert c.api("PUT", quota, q)[0] == 200 and c.api("PUT", role, r)[0] == 200
+    before = (get(c, quota)["spec"], get(c, role)["rules"])
+    # the quota comes before the role in the batch: its update fails, the role's succeeds
+    c.fault("apiserver", method="PUT", path=r"/resourcequotas/", status=403, count=1,
+            message="injected fault at quota update")
+    line = one_line_error(ws(c, "doctor", wid, "--fix", check=False))
+    assert "step 'resource quota': cannot update resourcequota/%s-quota" % wid in line, line
+    assert "everything this run did was undone" in line, line
+    assert (get(c, quota)["spec"], get(c, role)["rules"]) == before
+    ws(c, "doctor", wid, "--fix")
+    ws(c, "delete", wid, "--yes")
+
+
+@pytest.mark.emulator_only
+def test_replaced_rolebinding_is_restored_on_failure(c, clean_faults):
+    """A binding whose roleRef differs is deleted and created again; a failure
+    at or after that brings the old binding back."""
+    ws(c, "create", "Undo Binding", "--owner", "alice@company.com", "--member", "bob=viewer",
+       "--yes")
+    wid = "ws-undo-binding-001"
+    base = "%sflyte-%s/rolebindings" % (RBAC, wid)
+    b = drop_server_fields(get(c, "%s/%s-bob-binding" % (base, wid)))
+    assert c.api("DELETE", "%s/%s-bob-binding" % (base, wid))[0] == 200
+    b["roleRef"]["name"] = wid + "-alice-role"
+    assert c.api("POST", base, b)[0] == 201
+
+    def binding():
+        got = get(c, "%s/%s-bob-binding" % (base, wid))
+        return got["roleRef"], got["subjects"]
+    tampered = binding()
+
+    # a server dry run shows the replacement and persists nothing
+    r = ws(c, "create", "Undo Binding", "--owner", "alice@company.com", "--member",
+           "bob=viewer", "--yes", "--dry-run=server")
+    assert "rolebinding/%s-bob-binding configured (roleRef replaced)" % wid in r.stdout
+    assert binding() == tampered
+    # the creation of the new binding fails (the first two POSTs are the batch's)
+    c.fault("apiserver", method="POST", path=r"/rolebindings$", count=2)
+    c.fault("apiserver", method="POST", path=r"/rolebindings$", status=403, count=1,
+            message="injected fault at binding replacement")
+    line = one_line_error(ws(c, "doctor", wid, "--fix", check=False))
+    assert "step 'role binding': cannot replace rolebinding/%s-bob-binding" % wid in line, line
+    assert "everything this run did was undone" in line, line
+    assert binding() == tampered
+    # a later step fails: the replacement is undone too
+    c.fault("flyte", method="GET", path=r"^/api/v1/projects/%s$" % wid, status=403, count=1,
+            message="injected fault at flyte project")
+    line = one_line_error(ws(c, "member", "add", wid, "carol", "viewer", check=False))
+    assert "step 'flyte project': cannot read flyte project '%s'" % wid in line, line
+    assert binding() == tampered
+    assert absent(c, "%s/%s-carol-binding" % (base, wid))
+    ws(c, "doctor", wid, "--fix")
+    assert binding()[0]["name"] == wid + "-bob-role"
+    ws(c, "delete", wid, "--yes")
+
+
+@pytest.mark.emulator_only
+def test_failed_fix_undoes_every_flyte_setting(c, clean_faults):
+    """Both settings are put together; when one fails the other is restored.
+    Which one the fault hits is up to the race, so try twice."""
+    ws(c, "create", "Undo Settings", "--owner", "alice@company.com", "--yes")
+    wid = "ws-undo-settings-001"
+    kinds = ("WORKFLOW_EXECUTION_CONFIG", "CLUSTER_RESOURCE")
+
+    def settings():
+        return [flyte_get(c, "/api/v1/project_attributes/%s?resource_type=%s" % (wid, rt))
+                for rt in kinds]
+    wec, cra = (s["attributes"] for s in settings())
+    wec["matching_attributes"]["workflow_execution_config"]["security_context"]["run_as"][
+        "k8s_service_account"] = "someone-else"
+    cra["matching_attributes"]["cluster_resource_attributes"]["attributes"][
+        "projectQuotaCpu"] = "1"
+    for a in (wec, cra):
+        assert c.flyte("PUT", "/api/v1/project_attributes/" + wid, {"attributes": a})[0] == 200
+    before = settings()
+    for _ in range(2):
+        c.fault("flyte", method="PUT", path=r"^/api/v1/project_attributes/", status=400,
+                count=1, message="injected fault at settings")
+        line = one_line_error(ws(c, "doctor", wid, "--fix", check=False))
+        assert "step 'flyte project settings': cannot put flyte" in line, line
+        assert "of '%s'" % wid in line and "injected fault at settings" in line, line
+        assert settings() == before
+    ws(c, "doctor", wid, "--fix")
+    ws(c, "delete", wid, "--yes")
+
+
 @pytest.mark.emulator_only
 def test_transient_errors_are_retried(c, clean_faults):
     c.fault("apiserver", method="POST", path=r"^/api/v1/namespaces$", status=503, count=2)
@@ -519,14 +634,36 @@ def test_server_dry_run_persists_nothing(c):
     assert snapshot(c) == before
 
 
+def test_server_dry_run_of_a_rerun_shows_what_it_would_prune(c):
+    ws(c, "create", "Dry Prune", "--owner", "alice@company.com", "--member", "bob=viewer",
+       "--yes")
+    wid = "ws-dry-prune-001"
+    before = snapshot(c)
+    r = ws(c, "create", "Dry Prune", "--owner", "alice@company.com", "--dry-run=server", "--yes")
+    assert "rolebinding/%s-bob-binding deleted (no longer in the plan; server dry run)" % wid \
+        in r.stdout
+    assert "role/%s-bob-role deleted (no longer in the plan; server dry run)" % wid in r.stdout
+    assert snapshot(c) == before
+    ws(c, "delete", wid, "--yes")
+
+
 def test_client_dry_run_is_a_list_kubectl_accepts(c):
     r = ws(c, "create", "Piped", "--owner", "alice@company.com", "--dry-run=client", "-o", "json")
     doc = json.loads(r.stdout)
     assert doc["kind"] == "List" and len(doc["items"]) == 7
     assert "# POST /api/v1/projects" in r.stderr
-    # kubectl itself accepts the List (server-side dry run: nothing is created)
-    k = c.kubectl("apply", "--dry-run=server", "-f", "-", input=r.stdout)
-    assert "namespace/flyte-ws-piped-001 created (server dry run)" in k.stdout
+    # kubectl itself accepts the List and the server checks every object (a
+    # server dry run: nothing is created). A real API server refuses even a
+    # dry run into a namespace that does not exist, so the namespaces come first.
+    for ns in (SYS, "flyte-ws-piped-001"):
+        c.kubectl("create", "namespace", ns, check=False)
+    try:
+        k = c.kubectl("apply", "--dry-run=server", "-f", "-", input=r.stdout)
+    finally:
+        c.kubectl("delete", "namespace", "flyte-ws-piped-001")
+    assert "namespace/flyte-ws-piped-001 configured (server dry run)" in k.stdout
+    assert "rolebinding.rbac.authorization.k8s.io/ws-piped-001-alice-binding created " \
+        "(server dry run)" in k.stdout
 
 
 # ---- credentials ----------------------------------------------------------------------
