@@ -110,8 +110,14 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 	if (!domain)
 		domain = s.platform.default_domain;
 	if (!ws_strlist_has(&s.platform.domains, domain)) {
-		rc = cli_error(EXIT_USAGE, "unknown domain '%s' (domains: %s%s%s)", domain,
-			       s.platform.domains.items[0], s.platform.domains.n > 1 ? ", ..." : "", "");
+		char list[256] = "";
+		size_t i, n;
+
+		for (i = 0; i < s.platform.domains.n; i++) {
+			n = strlen(list);
+			snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", s.platform.domains.items[i]);
+		}
+		rc = cli_error(EXIT_USAGE, "unknown domain '%s' (domains: %s)", domain, list);
 		goto out_session;
 	}
 	if (ws_record_load(&s.prov, pos.v[0], &r, NULL, &err)) {

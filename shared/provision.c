@@ -101,9 +101,25 @@ int ws_record_load(ws_prov *p, const char *id, ws_record *r, char *rv, ws_err *e
 	return rc;
 }
 
-static int cmp_records(const void *a, const void *b)
+/* Sort by id, keeping each status beside its record (insertion sort: lists are short). */
+static void sort_records(ws_record *recs, cJSON **status, size_t n)
 {
-	return strcmp(((const ws_record *)a)->workspace_id, ((const ws_record *)b)->workspace_id);
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		for (j = i; j > 0 && strcmp(recs[j - 1].workspace_id, recs[j].workspace_id) > 0; j--) {
+			ws_record t = recs[j];
+
+			recs[j] = recs[j - 1];
+			recs[j - 1] = t;
+			if (status) {
+				cJSON *st = status[j];
+
+				status[j] = status[j - 1];
+				status[j - 1] = st;
+			}
+		}
+	}
 }
 
 int ws_record_list(ws_prov *p, ws_record **records, cJSON ***status, size_t *n, ws_err *err)
@@ -134,8 +150,7 @@ int ws_record_list(ws_prov *p, ws_record **records, cJSON ***status, size_t *n, 
 	}
 	cJSON_Delete(items);
 	*n = i;
-	if (!status)
-		qsort(*records, i, sizeof(**records), cmp_records);
+	sort_records(*records, status ? *status : NULL, i);
 	return 0;
 }
 
@@ -489,6 +504,13 @@ static int undo_all(struct run *run, const ws_plan *plan, char *left, size_t lef
 		int r;
 
 		subject_of(u->kind, u->name, subject, sizeof(subject));
+		/* When something could not be undone, the record stays (status
+		 * Failed), so that `delete ID` or a re-run can still find the rest. */
+		if (u->step == WS_STEP_RECORD && !u->before && rc) {
+			append(left, left_size, "%s%s (kept: run 'kubectl workspace delete' to remove the rest)",
+			       left[0] ? ", " : "", subject);
+			continue;
+		}
 		/* Objects inside a namespace this run created go with the namespace. */
 		if (u->kind->namespaced && u->kind != &WS_KIND_CONFIGMAP && !u->before &&
 		    namespace_created_here(run, u->ns))
@@ -1343,25 +1365,41 @@ int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err)
 	}
 }
 
+/* A deep copy through JSON (records are small). */
+static int record_copy(const ws_record *in, ws_record *out, ws_err *err)
+{
+	cJSON *j = ws_record_to_json(in);
+	int rc = ws_record_from_json(out, j, err);
+
+	cJSON_Delete(j);
+	return rc;
+}
+
 /* ---- delete ---------------------------------------------------------------------------- */
 
-int ws_destroy(ws_prov *p, const char *id, ws_err *err)
+int ws_destroy_record(ws_prov *p, const ws_record *rec, int record_exists, ws_err *err)
 {
+	const char *id = rec->workspace_id;
 	ws_record r;
 	ws_plan plan;
 	char left[768] = "", subject[WS_LONG_NAME_BUF + 32];
 	size_t i;
 	int rc = 0;
 
-	if (ws_record_load(p, id, &r, NULL, err))
+	/* Plan from a copy whose tier is one the platform knows: deleting must
+	 * work even after an operator removed the workspace's tier. */
+	if (record_copy(rec, &r, err))
 		return -1;
+	if (r.tier && !ws_tiers_find(&p->platform->tiers, r.tier, NULL))
+		ws_record_set(&r.tier, NULL);
 	if (ws_plan_build(&r, p->platform, &plan, err)) {
 		ws_record_release(&r);
 		return ws_err_prefix(err, "cannot plan the deletion of '%s'", id);
 	}
 	if (plan.nflyte && need_flyte(p, err))
 		goto fail;
-	set_status(p, id, "Deleting", "", NULL);
+	if (record_exists)
+		set_status(p, id, "Deleting", "", NULL);
 	for (i = 0; i < plan.namespaces.n; i++) {
 		const char *ns = plan.namespaces.items[i];
 		ws_err e;
@@ -1408,11 +1446,14 @@ int ws_destroy(ws_prov *p, const char *id, ws_err *err)
 	}
 	if (rc) {
 		ws_fail(err, WS_E_INVALID,
-			"workspace '%s' was not fully deleted; left: %s; its record is kept, run delete again",
-			id, left);
-		set_status(p, id, "Failed", err->msg, NULL);
+			"workspace '%s' was not fully deleted; left: %s%s", id, left,
+			record_exists ? "; its record is kept, run delete again" : "");
+		if (record_exists)
+			set_status(p, id, "Failed", err->msg, NULL);
 		goto out;
 	}
+	if (!record_exists)
+		goto out;
 	snprintf(subject, sizeof(subject), "configmap/%s", id);
 	if (ws_k8s_delete(p->k8s, &WS_KIND_CONFIGMAP, p->platform->system_namespace, id, p->dry_run,
 			  err) && !ws_err_is_http(err, 404)) {
@@ -1427,6 +1468,18 @@ fail:
 	rc = -1;
 out:
 	ws_plan_release(&plan);
+	ws_record_release(&r);
+	return rc;
+}
+
+int ws_destroy(ws_prov *p, const char *id, ws_err *err)
+{
+	ws_record r;
+	int rc;
+
+	if (ws_record_load(p, id, &r, NULL, err))
+		return -1;
+	rc = ws_destroy_record(p, &r, 1, err);
 	ws_record_release(&r);
 	return rc;
 }

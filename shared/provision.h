@@ -93,6 +93,10 @@ int ws_converge(ws_prov *p, const ws_record *r, ws_err *err);
 /* Delete a workspace: its namespaces and every managed object, then archive
  * its Flyte project, then delete the record. */
 int ws_destroy(ws_prov *p, const char *id, ws_err *err);
+/* The same from a record in hand; record_exists 0 when the record is gone
+ * already (the controller, after a record was deleted): then only the
+ * namespaces and the Flyte project are dealt with. */
+int ws_destroy_record(ws_prov *p, const ws_record *r, int record_exists, ws_err *err);
 
 /* ---- diff ------------------------------------------------------------------- */
 

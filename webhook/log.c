@@ -1,6 +1,7 @@
 /* log.c - JSON log lines on stderr (see log.h). */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,18 @@
 
 #define LINE_MAX_BYTES 16384
 #define FIELD_MAX 1024
+#define QUEUE_MAX ((size_t)4 << 20)
+#define FLUSH_AT ((size_t)64 << 10)
+#define FLUSH_MS 50
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	pthread_t thread;
+	ws_buf queue, writing;
+	unsigned long dropped;
+	int running, stopping;
+} Q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 /* {"time":"2024-05-01T12:00:00.123Z","level":"info" -- the seconds part is
  * formatted once a second per thread. */
@@ -36,11 +49,8 @@ static int head(ws_buf *b, const char *level)
 	       ws_json_quote(b, level, NULL);
 }
 
-static void emit(const ws_buf *b)
+static void write_all(const char *p, size_t left)
 {
-	const char *p = b->data;
-	size_t left = b->len;
-
 	while (left > 0) {
 		ssize_t n = write(STDERR_FILENO, p, left);
 
@@ -49,6 +59,95 @@ static void emit(const ws_buf *b)
 		p += n;
 		left -= (size_t)n;
 	}
+}
+
+/* Queue a complete line (or write it when no writer runs). */
+static void emit(const ws_buf *b)
+{
+	pthread_mutex_lock(&Q.mu);
+	if (!Q.running) {
+		pthread_mutex_unlock(&Q.mu);
+		write_all(b->data, b->len);
+		return;
+	}
+	if (ws_buf_add(&Q.queue, b->data, b->len, NULL))
+		Q.dropped++;
+	else if (Q.queue.len >= FLUSH_AT)
+		pthread_cond_signal(&Q.wake);
+	pthread_mutex_unlock(&Q.mu);
+}
+
+static void *writer(void *arg)
+{
+	char note[128];
+
+	(void)arg;
+	pthread_mutex_lock(&Q.mu);
+	for (;;) {
+		struct timespec until;
+		unsigned long dropped;
+		ws_buf swap;
+
+		if (!Q.stopping && Q.queue.len < FLUSH_AT) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += FLUSH_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&Q.wake, &Q.mu, &until);
+		}
+		if (Q.stopping && !Q.queue.len)
+			break;
+		/* write outside the lock: requests keep queueing meanwhile */
+		swap = Q.writing;
+		Q.writing = Q.queue;
+		Q.queue = swap;
+		dropped = Q.dropped;
+		Q.dropped = 0;
+		pthread_mutex_unlock(&Q.mu);
+		write_all(Q.writing.data, Q.writing.len);
+		ws_buf_reset(&Q.writing);
+		if (dropped) {
+			snprintf(note, sizeof(note),
+				 "{\"level\":\"warn\",\"msg\":\"log output was blocked: %lu lines "
+				 "dropped\"}\n",
+				 dropped);
+			write_all(note, strlen(note));
+		}
+		pthread_mutex_lock(&Q.mu);
+	}
+	pthread_mutex_unlock(&Q.mu);
+	return NULL;
+}
+
+int wh_log_start(void)
+{
+	ws_buf_init(&Q.queue, QUEUE_MAX);
+	ws_buf_init(&Q.writing, QUEUE_MAX);
+	Q.stopping = 0;
+	if (pthread_create(&Q.thread, NULL, writer, NULL) != 0)
+		return -1;
+	pthread_mutex_lock(&Q.mu);
+	Q.running = 1;
+	pthread_mutex_unlock(&Q.mu);
+	return 0;
+}
+
+void wh_log_stop(void)
+{
+	pthread_mutex_lock(&Q.mu);
+	if (!Q.running) {
+		pthread_mutex_unlock(&Q.mu);
+		return;
+	}
+	Q.stopping = 1;
+	Q.running = 0; /* lines from now on are written at once */
+	pthread_cond_signal(&Q.wake);
+	pthread_mutex_unlock(&Q.mu);
+	pthread_join(Q.thread, NULL);
+	ws_buf_release(&Q.queue);
+	ws_buf_release(&Q.writing);
 }
 
 /* ,"key":"value" -- values come from requests: cut them so that one line

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
 	ws_err err;
 	int sig, rc;
 
+	wh_alloc_install();
 	rc = wh_config_parse(&cfg, argc, argv, stdout, &err);
 	if (rc != 0) {
 		if (rc < 0)
@@ -93,9 +95,12 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	wh_log_start();
 
 	if (wh_tls_init(cfg.cert_file, cfg.key_file, &err)) {
 		wh_log("error", "cannot start: %s", err.msg);
+		wh_log_stop();
+		wh_tls_shutdown();
 		wh_config_release(&cfg);
 		return 1;
 	}
@@ -103,6 +108,7 @@ int main(int argc, char **argv)
 	srv = wh_server_start(&cfg, &err);
 	if (!srv) {
 		wh_log("error", "cannot start: %s", err.msg);
+		wh_log_stop();
 		wh_tls_shutdown();
 		wh_config_release(&cfg);
 		return 1;
@@ -125,5 +131,7 @@ int main(int argc, char **argv)
 	wh_tls_shutdown();
 	wh_config_release(&cfg);
 	wh_log("info", "stopped");
+	wh_log_stop();
+	wh_alloc_thread_done();
 	return 0;
 }
