@@ -208,3 +208,27 @@ fail:
 	ws_platform_release(p);
 	return -1;
 }
+
+int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
+	      const char *const *formats)
+{
+	const char *const *f;
+	ws_err err;
+
+	if (cli_parse(argc, argv, opts, cli, pos, &err))
+		return cli_err(EXIT_USAGE, &err);
+	if (cli->help) {
+		fputs(help, stdout);
+		return 0;
+	}
+	if (pos->n < min_pos || pos->n > max_pos)
+		return cli_error(EXIT_USAGE, "%s", count_msg);
+	if (!cli->output)
+		return -1;
+	for (f = formats; f && *f; f++)
+		if (strcmp(cli->output, *f) == 0)
+			return -1;
+	return cli_error(EXIT_USAGE, "invalid --output '%s'%s", cli->output,
+			 formats ? ": use one of the formats in --help" : ": this command has no -o");
+}

@@ -64,6 +64,13 @@ struct opt {
  * "--" ends the options). Unknown flags are an error naming the flag. */
 int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
 	      ws_err *err);
+/* The start of every command: parse the flags, print `help` for --help,
+ * check that there are min_pos..max_pos positional arguments (else print
+ * count_msg) and that -o is one of `formats` (NULL: -o not allowed).
+ * Returns -1 to go on, else the exit code for the command to return. */
+int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
+	      const char *const *formats);
 void strvec_push(struct strvec *s, const char *v);
 void strvec_release(struct strvec *s);
 

@@ -30,19 +30,11 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1;
 
-	if (cli_parse(argc, argv, opts, cli, &pos, &err)) {
-		rc = cli_err(EXIT_USAGE, &err);
+	rc = cli_start(argc, argv, opts, cli, &pos, delete_help, 1, 1,
+		       "delete needs exactly one workspace ID", NULL);
+	if (rc >= 0)
 		goto out;
-	}
-	if (cli->help) {
-		fputs(delete_help, stdout);
-		rc = 0;
-		goto out;
-	}
-	if (pos.n != 1) {
-		rc = cli_error(EXIT_USAGE, "delete needs exactly one workspace ID");
-		goto out;
-	}
+	rc = 1;
 	if (dry_run && strcmp(dry_run, "server") && strcmp(dry_run, "none")) {
 		rc = cli_error(EXIT_USAGE, "invalid --dry-run '%s': use none or server", dry_run);
 		goto out;

@@ -65,23 +65,11 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1;
 
-	if (cli_parse(argc, argv, NULL, cli, &pos, &err)) {
-		rc = cli_err(EXIT_USAGE, &err);
+	rc = cli_start(argc, argv, NULL, cli, &pos, describe_help, 1, 1,
+		       "describe needs exactly one workspace ID", (const char *const[]){"json", "yaml", NULL});
+	if (rc >= 0)
 		goto out;
-	}
-	if (cli->help) {
-		fputs(describe_help, stdout);
-		rc = 0;
-		goto out;
-	}
-	if (pos.n != 1) {
-		rc = cli_error(EXIT_USAGE, "describe needs exactly one workspace ID");
-		goto out;
-	}
-	if (cli->output && strcmp(cli->output, "json") && strcmp(cli->output, "yaml")) {
-		rc = cli_error(EXIT_USAGE, "invalid --output '%s': use json or yaml", cli->output);
-		goto out;
-	}
+	rc = 1;
 	if (session_open(cli, &s, &err)) {
 		rc = cli_err(1, &err);
 		goto out;

@@ -60,19 +60,11 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1, drifted = 0, failed = 0;
 
-	if (cli_parse(argc, argv, opts, cli, &pos, &err)) {
-		rc = cli_err(EXIT_USAGE, &err);
+	rc = cli_start(argc, argv, opts, cli, &pos, doctor_help, 0, 1,
+		       "doctor takes at most one workspace ID", NULL);
+	if (rc >= 0)
 		goto out;
-	}
-	if (cli->help) {
-		fputs(doctor_help, stdout);
-		rc = 0;
-		goto out;
-	}
-	if (pos.n > 1) {
-		rc = cli_error(EXIT_USAGE, "doctor takes at most one workspace ID");
-		goto out;
-	}
+	rc = 1;
 	if (session_open(cli, &s, &err)) {
 		rc = cli_err(1, &err);
 		goto out;

@@ -90,19 +90,11 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 	char host[512];
 	int rc = 1, insecure = 0;
 
-	if (cli_parse(argc, argv, opts, cli, &pos, &err)) {
-		rc = cli_err(EXIT_USAGE, &err);
+	rc = cli_start(argc, argv, opts, cli, &pos, env_help, 1, 1, "env needs exactly one workspace ID",
+		       NULL);
+	if (rc >= 0)
 		goto out;
-	}
-	if (cli->help) {
-		fputs(env_help, stdout);
-		rc = 0;
-		goto out;
-	}
-	if (pos.n != 1) {
-		rc = cli_error(EXIT_USAGE, "env needs exactly one workspace ID");
-		goto out;
-	}
+	rc = 1;
 	if (session_open(cli, &s, &err)) {
 		rc = cli_err(1, &err);
 		goto out;

@@ -25,24 +25,11 @@ int cmd_list(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1;
 
-	if (cli_parse(argc, argv, NULL, cli, &pos, &err)) {
-		rc = cli_err(EXIT_USAGE, &err);
+	rc = cli_start(argc, argv, NULL, cli, &pos, list_help, 0, 0, "list takes no arguments",
+		       (const char *const[]){"json", "yaml", "name", NULL});
+	if (rc >= 0)
 		goto out;
-	}
-	if (cli->help) {
-		fputs(list_help, stdout);
-		rc = 0;
-		goto out;
-	}
-	if (pos.n) {
-		rc = cli_error(EXIT_USAGE, "list takes no arguments (did you mean 'describe %s'?)", pos.v[0]);
-		goto out;
-	}
-	if (cli->output && strcmp(cli->output, "json") && strcmp(cli->output, "yaml") &&
-	    strcmp(cli->output, "name")) {
-		rc = cli_error(EXIT_USAGE, "invalid --output '%s': use json, yaml or name", cli->output);
-		goto out;
-	}
+	rc = 1;
 	if (session_open(cli, &s, &err)) {
 		rc = cli_err(1, &err);
 		goto out;

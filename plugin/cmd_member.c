@@ -140,22 +140,11 @@ int cmd_tier(int argc, char **argv, struct cli *cli)
 {
 	struct strvec pos = {0};
 	struct edit e = {0};
-	ws_err err;
 	int rc;
 
-	if (cli_parse(argc, argv, NULL, cli, &pos, &err)) {
-		rc = cli_err(EXIT_USAGE, &err);
+	rc = cli_start(argc, argv, NULL, cli, &pos, tier_help, 2, 2, "usage: tier ID TIER", NULL);
+	if (rc >= 0)
 		goto out;
-	}
-	if (cli->help) {
-		fputs(tier_help, stdout);
-		rc = 0;
-		goto out;
-	}
-	if (pos.n != 2) {
-		rc = cli_error(EXIT_USAGE, "usage: tier ID TIER");
-		goto out;
-	}
 	e.op = OP_TIER;
 	e.tier = pos.v[1];
 	rc = run_edit(cli, pos.v[0], &e);
