@@ -337,3 +337,21 @@ def _decode(headers, raw):
         except ValueError:
             return text
     return text
+
+
+def private_cluster(tmp_path_factory, bin_dir, name):
+    """A generator for a module fixture: a local cluster of the module's own
+    (for suites whose webhooks, faults or controllers must not meet others'),
+    stopped at the end. Skips on a real cluster (KW_E2E_*)."""
+    if e2e_mode():
+        pytest.skip("this module needs a local cluster of its own")
+    d = tmp_path_factory.mktemp(name)
+    r = subprocess.run([str(CLUSTER_DIR / "up"), str(d)], capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        subprocess.run([str(CLUSTER_DIR / "down"), str(d)], capture_output=True)
+        raise RuntimeError("tests/cluster/up failed:\n%s%s" % (r.stdout, r.stderr))
+    try:
+        yield Cluster(d, read_env_file(d / "env"), bin_dir)
+    finally:
+        subprocess.run([str(CLUSTER_DIR / "down"), str(d)], capture_output=True, timeout=60)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
-from kube_cluster import CLUSTER_DIR, Cluster, read_env_file  # noqa: E402
+from kube_cluster import private_cluster  # noqa: E402
 
 SYS = "workspace-system"
 RBAC = "/apis/rbac.authorization.k8s.io/v1/namespaces/"
@@ -21,16 +21,7 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1/namespaces/"
 
 @pytest.fixture(scope="module")
 def c(tmp_path_factory, bin_dir):
-    if os.environ.get("KW_E2E_KUBECONFIG"):
-        pytest.skip("this module starts controllers of its own; run it on the emulated cluster")
-    d = tmp_path_factory.mktemp("controller-cluster")
-    r = subprocess.run([str(CLUSTER_DIR / "up"), str(d)], capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
-    try:
-        yield Cluster(d, read_env_file(d / "env"), bin_dir)
-    finally:
-        subprocess.run([str(CLUSTER_DIR / "down"), str(d)], capture_output=True, timeout=60)
+    yield from private_cluster(tmp_path_factory, bin_dir, "controller-cluster")
 
 
 def start_controller(c, identity, log):

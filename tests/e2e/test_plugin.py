@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
-from kube_cluster import CLUSTER_DIR, ROOT, Cluster, read_env_file  # noqa: E402
+from kube_cluster import ROOT, private_cluster  # noqa: E402
 
 SEED = "Customer Segmentation Analysis"
 ID = "ws-customer-segmentation-analysis-001"
@@ -35,16 +35,7 @@ LARGE = {"requests.cpu": "64", "requests.memory": "128Gi", "limits.cpu": "128",
 
 @pytest.fixture(scope="module")
 def c(tmp_path_factory, bin_dir):
-    if os.environ.get("KW_E2E_KUBECONFIG"):
-        pytest.skip("this module resets state; run it on the emulated cluster")
-    d = tmp_path_factory.mktemp("plugin-cluster")
-    r = subprocess.run([str(CLUSTER_DIR / "up"), str(d)], capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
-    try:
-        yield Cluster(d, read_env_file(d / "env"), bin_dir)
-    finally:
-        subprocess.run([str(CLUSTER_DIR / "down"), str(d)], capture_output=True, timeout=60)
+    yield from private_cluster(tmp_path_factory, bin_dir, "plugin-cluster")
 
 
 @pytest.fixture
