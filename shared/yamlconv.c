@@ -79,7 +79,8 @@ static cJSON *plain_scalar(const char *s)
 		return cJSON_CreateTrue();
 	if (matches(s, falses))
 		return cJSON_CreateFalse();
-	if (is_number(s, &d))
+	/* JSON has no infinity: "1e400" stays text */
+	if (is_number(s, &d) && isfinite(d))
 		return cJSON_CreateNumber(d);
 	return cJSON_CreateString(s);
 }
