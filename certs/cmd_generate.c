@@ -1,6 +1,7 @@
 /* cmd_generate.c - `generate` (a new CA and serving certificate) and
  * `rotate` (a new serving key and certificate from the same CA, so the
  * caBundle registered in the cluster stays valid). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -68,6 +69,26 @@ static int parse_days(const char *flag, const char *s, unsigned *out, ws_err *er
 		return ws_fail(err, WS_E_INVALID, "%s '%s': expected a number of days from 1 to 36500",
 			       flag, s);
 	*out = (unsigned)v;
+	return 0;
+}
+
+/* Checked before anything is written: a bad --ip must not leave a new CA
+ * behind. */
+static int check_names(const opts *o, ws_err *err)
+{
+	unsigned char addr[16];
+	size_t i;
+
+	for (i = 0; i < o->ips.n; i++)
+		if (inet_pton(AF_INET, o->ips.items[i], addr) != 1 &&
+		    inet_pton(AF_INET6, o->ips.items[i], addr) != 1)
+			return ws_fail(err, WS_E_INVALID, "--ip '%s': not an IPv4 or IPv6 address",
+				       o->ips.items[i]);
+	for (i = 0; i < o->dns.n; i++)
+		if (ws_check_dns_subdomain(o->dns.items[i], "--dns", err))
+			return -1;
+	if (strcmp(o->key_type, "ecdsa") != 0 && strcmp(o->key_type, "rsa") != 0)
+		return ws_fail(err, WS_E_INVALID, "--key-type '%s': expected ecdsa or rsa", o->key_type);
 	return 0;
 }
 
@@ -140,7 +161,7 @@ static int parse(int argc, char **argv, opts *o, const char *usage, ws_err *err)
 	if (o->service && (ws_check_dns_label(o->service, "--service", err) ||
 			   ws_check_dns_label(o->ns, "--namespace", err)))
 		return -1;
-	return 0;
+	return check_names(o, err);
 }
 
 static void release(opts *o)

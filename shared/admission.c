@@ -12,31 +12,37 @@ static int bad(ws_err *err, const char *what)
 	return ws_fail_http(err, 400, BAD, "%s", what);
 }
 
+/* Bytes check_depth must look at: brackets, quotes, backslashes. */
+static const unsigned char depth_class[256] = {
+	['"'] = 1, ['\\'] = 2, ['{'] = 3, ['['] = 3, ['}'] = 4, [']'] = 4,
+};
+
 /* Refuse nesting deeper than the cap without parsing: cJSON and everything
  * that walks its trees recurse once per level. */
 static int check_depth(const char *s, size_t len, ws_err *err)
 {
-	size_t i, depth = 0;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	size_t depth = 0;
 	int in_str = 0;
 
-	for (i = 0; i < len; i++) {
-		char c = s[i];
+	for (; p < end; p++) {
+		unsigned char c = depth_class[*p];
 
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
+		if (!c)
 			continue;
-		}
-		if (c == '"') {
+		if (in_str) {
+			if (c == 2 && p + 1 < end)
+				p++;
+			else if (c == 1)
+				in_str = 0;
+		} else if (c == 1) {
 			in_str = 1;
-		} else if (c == '{' || c == '[') {
+		} else if (c == 3) {
 			if (++depth > WS_ADMISSION_DEPTH_MAX)
 				return ws_fail_http(err, 400, BAD,
 						    "request body is nested deeper than %d levels",
 						    WS_ADMISSION_DEPTH_MAX);
-		} else if ((c == '}' || c == ']') && depth > 0) {
+		} else if (c == 4 && depth > 0) {
 			depth--;
 		}
 	}
@@ -248,32 +254,37 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
+/* The bytes a JSON string literal takes as they are: printable ASCII but
+ * '"' and '\\'; the rest are escaped or checked as UTF-8. */
+static int json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 int ws_json_quote(ws_buf *out, const char *s, ws_err *err)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, run = 0;
+	size_t n = strlen(s), i = 0;
 
 	if (ws_buf_add(out, "\"", 1, err))
 		return -1;
 	while (i < n) {
-		unsigned char c = p[i];
+		size_t start = i, l;
+		unsigned char c;
 		char esc[8];
-		size_t elen = 0, l;
+		size_t elen;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+		while (i < n && json_plain(p[i]))
 			i++;
-			run++;
-			continue;
-		}
-		if (c >= 0x80 && (l = utf8_len(p + i, n - i)) > 0) {
+		while (i < n && p[i] >= 0x80 && (l = utf8_len(p + i, n - i)) > 0)
 			i += l;
-			run += l;
+		if (i > start) {
+			if (ws_buf_add(out, p + start, i - start, err))
+				return -1;
 			continue;
 		}
-		if (run && ws_buf_add(out, p + i - run, run, err))
-			return -1;
-		run = 0;
+		c = p[i++];
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
@@ -295,10 +306,7 @@ int ws_json_quote(ws_buf *out, const char *s, ws_err *err)
 		}
 		if (ws_buf_add(out, esc, elen, err))
 			return -1;
-		i++;
 	}
-	if (run && ws_buf_add(out, p + i - run, run, err))
-		return -1;
 	return ws_buf_add(out, "\"", 1, err);
 }
 

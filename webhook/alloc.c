@@ -100,6 +100,7 @@ void wh_alloc_install(void)
 	if (pthread_key_create(&key, drain) != 0)
 		return;
 	cJSON_InitHooks(&hooks);
+	atexit(wh_alloc_thread_done); /* the main thread's cache: key destructors skip it */
 }
 
 void wh_alloc_thread_done(void)

@@ -10,9 +10,9 @@
  *
  * Every block is a real malloc block: memory from cJSON (printed JSON
  * included) may still be released with free(), and the hooks accept any
- * malloc'd block. A thread's cache is freed when the thread exits;
- * wh_alloc_thread_done releases the calling thread's one early (the main
- * thread, before exit). Process-wide: install once, before threads start.
+ * malloc'd block. A thread's cache is freed when the thread exits, the main
+ * thread's at exit(); wh_alloc_thread_done releases the calling thread's
+ * one. Process-wide: install once, before threads start.
  */
 #ifndef WH_ALLOC_H
 #define WH_ALLOC_H

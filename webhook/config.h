@@ -13,7 +13,6 @@
 #include "error.h"
 #include "platform.h"
 
-#define WH_DEFAULT_LISTEN ":8443"
 #define WH_DEFAULT_PRIORITIES                                                                \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:" \
 	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA"

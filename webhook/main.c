@@ -1,5 +1,6 @@
 /* main.c - workspace-webhook: parse the flags, load the certificate, serve;
  * reload the certificate when its files change; drain on SIGTERM/SIGINT.
+ * With --controller it runs the reconcile loop instead (controller_cli.h).
  * Exit status: 0 after a clean shutdown, 1 when it cannot start, 2 on bad
  * usage. */
 #include <pthread.h>
@@ -10,6 +11,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "controller_cli.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -82,6 +84,8 @@ int main(int argc, char **argv)
 	int sig, rc;
 
 	wh_alloc_install();
+	if (wh_controller_wanted(argc, argv))
+		return wh_controller_main(argc, argv);
 	rc = wh_config_parse(&cfg, argc, argv, stdout, &err);
 	if (rc != 0) {
 		if (rc < 0)
@@ -132,6 +136,5 @@ int main(int argc, char **argv)
 	wh_config_release(&cfg);
 	wh_log("info", "stopped");
 	wh_log_stop();
-	wh_alloc_thread_done();
 	return 0;
 }

@@ -159,7 +159,11 @@ void wh_decide(const ws_platform *p, enum wh_mode mode, const ws_admission_reque
 	wh_ctx c = {p, req, mode};
 	size_t i;
 
-	memset(d, 0, sizeof(*d));
+	/* not memset: the message and warning buffers are large and written before read */
+	d->code = 0;
+	d->reason = NULL;
+	d->message[0] = '\0';
+	d->nwarnings = 0;
 	ws_patch_init(&d->patch);
 	d->kind = WH_KIND_OTHER;
 	d->outcome = WH_ALLOWED;

@@ -4,6 +4,7 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,6 +25,10 @@
 #define DRAIN_MAX (4 * WS_ADMISSION_BODY_MAX)
 #define REPLY_MAX ((size_t)16 << 20)
 #define LOG_LINE_MAX ((size_t)16 << 10)
+/* libmicrohttpd's per-connection pool (request headers, the body's chunks,
+ * reply headers), cleared for every request: kube-apiserver's headers are
+ * well under 1 KiB, so a small pool keeps that clearing cheap. */
+#define CONN_MEMORY ((size_t)16 << 10)
 
 struct wh_server {
 	const wh_config *cfg;
@@ -377,24 +382,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	wh_log("warn", "libmicrohttpd: %s", msg);
 }
 
+/* epoll with a thread pool, without MHD_USE_TURBO: in libmicrohttpd 0.9.75
+ * turbo mode never times out a connection that has not finished its TLS
+ * handshake (a client that connects and stays silent holds a slot for
+ * good) and skips TLS close_notify, and measured no faster here
+ * (webhook/README.md, "Speed"). */
 static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct sockaddr *addr)
 {
 	const wh_config *c = s->cfg;
 
-	flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_TLS | MHD_USE_ITC |
-		 MHD_USE_ERROR_LOG;
-	if (addr)
-		return MHD_start_daemon(
-			flags, c->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
-			(MHD_LogCallback)mhd_log, (void *)NULL, MHD_OPTION_HTTPS_CERT_CALLBACK,
-			(gnutls_certificate_retrieve_function2 *)wh_tls_retrieve,
-			MHD_OPTION_HTTPS_PRIORITIES, (const char *)c->priorities,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->threads,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->idle_timeout,
-			MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)completed, (void *)s,
-			MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)connection, (void *)s,
-			MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_END);
+	flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* addr NULL: every address, on c->port */
 	return MHD_start_daemon(
 		flags, c->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
 		(MHD_LogCallback)mhd_log, (void *)NULL, MHD_OPTION_HTTPS_CERT_CALLBACK,
@@ -402,9 +400,10 @@ static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct s
 		(const char *)c->priorities, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->idle_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)completed, (void *)s,
 		MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)connection, (void *)s,
-		MHD_OPTION_END);
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr, MHD_OPTION_END);
 }
 
 wh_server *wh_server_start(const wh_config *cfg, ws_err *err)
@@ -462,6 +461,11 @@ void wh_server_drain(wh_server *s)
 {
 	atomic_store(&s->draining, 1);
 	s->quiesced = MHD_quiesce_daemon(s->daemon);
+	/* The socket may only be closed after MHD_stop_daemon; until then the
+	 * kernel would still complete handshakes into the backlog. shutdown()
+	 * on a listening socket makes it refuse them now. */
+	if (s->quiesced != MHD_INVALID_SOCKET)
+		shutdown(s->quiesced, SHUT_RDWR);
 }
 
 unsigned int wh_server_connections(const wh_server *s)

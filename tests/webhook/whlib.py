@@ -50,16 +50,16 @@ def tls_context(ca_file, minimum=ssl.TLSVersion.TLSv1_2, maximum=None):
 
 
 class Webhook:
-    def __init__(self, args, tmp, ca_file, env=None):
+    def __init__(self, args, tmp, ca_file, env=None, program=None, start_timeout=10):
         self.tmp = Path(tmp)
         self.ca_file = str(ca_file)
         self.log_path = self.tmp / ("webhook-%s.log" % uuid.uuid4().hex[:8])
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(WEBHOOK)] + [str(a) for a in args],
+        self.proc = subprocess.Popen([str(program or WEBHOOK)] + [str(a) for a in args],
                                      stdout=subprocess.DEVNULL, stderr=self._log,
                                      env=env)
         self.port = None
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             for line in self.logs():
                 msg = line.get("msg", "")

@@ -1,0 +1,286 @@
+"""End-to-end through the local cluster: the deploy manifests rendered by the
+real `kubectl kustomize webhook/deploy`, caBundle filled by the real
+`workspace-certs inject-ca`, registered with the real `kubectl apply`; the
+emulated kube-apiserver then calls the real workspace-webhook over TLS
+(verifying the caBundle for workspace-webhook.workspace-system.svc) for what
+the real kubectl does.
+
+The Deployment cannot run in the emulator (no kubelet): the test runs
+bin/workspace-webhook itself, with the platform.yaml of the rendered
+ConfigMap, and maps the Service to it. Documents of kinds the server does not
+serve (Deployment, Service, PodDisruptionBudget here) are not applied. This
+module runs on a cluster of its own: its webhooks must not reach other suites.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
+from kube_cluster import CLUSTER_DIR, ROOT, Cluster, read_env_file  # noqa: E402
+
+from whlib import Webhook, run_certs  # noqa: E402
+
+pytestmark = pytest.mark.emulator_only
+
+NS = "flyte-ws-demo-001"
+ID = "ws-demo-001"
+SYS = "workspace-system"
+
+
+@pytest.fixture(scope="module")
+def c(tmp_path_factory, bin_dir):
+    if os.environ.get("KW_E2E_KUBECONFIG"):
+        pytest.skip("needs the emulated cluster (the Service is mapped to a local process)")
+    d = tmp_path_factory.mktemp("webhook-cluster")
+    r = subprocess.run([str(CLUSTER_DIR / "up"), str(d)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    try:
+        yield Cluster(d, read_env_file(d / "env"), bin_dir)
+    finally:
+        subprocess.run([str(CLUSTER_DIR / "down"), str(d)], capture_output=True, timeout=60)
+
+
+def served_kinds(c):
+    """(group, kind) of every resource the API server serves."""
+    out = c.kubectl("api-resources", "--no-headers", "-o", "wide").stdout
+    kinds = set()
+    for line in out.splitlines():
+        f = line.split()
+        # NAME [SHORTNAMES] APIVERSION NAMESPACED KIND VERBS...
+        i = next(i for i, x in enumerate(f) if x in ("true", "false"))
+        api_version, kind = f[i - 1], f[i + 1]
+        kinds.add((api_version.split("/")[0] if "/" in api_version else "", kind))
+    return kinds
+
+
+@pytest.fixture(scope="module")
+def installed(c, tmp_path_factory):
+    """Render, inject, apply; run the server; return (webhook, rendered docs)."""
+    d = tmp_path_factory.mktemp("webhook-install")
+    pki = d / "pki"
+    run_certs("generate", "--service", "workspace-webhook", "--namespace", SYS, "--out", pki,
+              "--ip", "127.0.0.1")  # the IP lets the test read /metrics itself
+    rendered = c.kubectl("kustomize", ROOT / "webhook" / "deploy").stdout
+    (d / "rendered.yaml").write_text(rendered)
+    run_certs("inject-ca", "--ca", pki / "ca.crt", "--in", d / "rendered.yaml",
+              "--out", d / "injected.yaml")
+    docs = list(yaml.safe_load_all((d / "injected.yaml").read_text()))
+    config = next(x for x in docs if x["kind"] == "ConfigMap"
+                  and x["metadata"]["name"] == "workspace-platform")
+    (d / "platform.yaml").write_text(config["data"]["platform.yaml"])
+
+    w = Webhook(["--listen", "127.0.0.1:0", "--tls-cert-file", pki / "tls.crt",
+                 "--tls-private-key-file", pki / "tls.key", "--config", d / "platform.yaml",
+                 "--flyte-endpoint", "https://flyte.example.com"], d, pki / "ca.crt")
+    c.map_service(SYS, "workspace-webhook", w.port)
+
+    kinds = served_kinds(c)
+    keep = [x for x in docs if (x["apiVersion"].split("/")[0] if "/" in x["apiVersion"]
+                                else "", x["kind"]) in kinds]
+    assert {x["kind"] for x in keep} >= {"Namespace", "ServiceAccount", "ConfigMap",
+                                         "MutatingWebhookConfiguration",
+                                         "ValidatingWebhookConfiguration"}
+    (d / "apply.yaml").write_text(yaml.safe_dump_all(keep))
+    c.kubectl("apply", "-f", d / "apply.yaml")
+    yield w, docs
+    w.stop()
+
+
+def ns_json(c, name):
+    return json.loads(c.kubectl("get", "namespace", name, "-o", "json").stdout)
+
+
+def test_manifests_render_and_register(c, installed):
+    _, docs = installed
+    kinds = [x["kind"] for x in docs]
+    for k in ("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget",
+              "Service", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        assert k in kinds
+    dep = next(x for x in docs if x["kind"] == "Deployment")
+    spec = dep["spec"]["template"]["spec"]
+    ctr = spec["containers"][0]
+    assert dep["spec"]["replicas"] == 2
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert ctr["securityContext"]["readOnlyRootFilesystem"] is True
+    assert ctr["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert ctr["securityContext"]["allowPrivilegeEscalation"] is False
+    assert {"readinessProbe", "livenessProbe", "resources"} <= set(ctr)
+    assert spec["topologySpreadConstraints"]
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        cfg = json.loads(c.kubectl("get", kind.lower(), "workspace-webhook", "-o",
+                                   "json").stdout)
+        for hook in cfg["webhooks"]:
+            assert hook["admissionReviewVersions"] == ["v1"]
+            assert hook["sideEffects"] == "None"
+            assert hook["timeoutSeconds"] <= 10
+            assert hook["clientConfig"]["caBundle"]
+            assert hook["clientConfig"]["service"]["name"] == "workspace-webhook"
+            excluded = [e for e in hook["namespaceSelector"]["matchExpressions"]
+                        if e["operator"] == "NotIn"]
+            assert {"kube-system", SYS} <= set(excluded[0]["values"])
+
+
+def test_create_namespace_gets_tenant_labels(c, installed):
+    c.kubectl("create", "namespace", NS)
+    ns = ns_json(c, NS)
+    labels = ns["metadata"]["labels"]
+    assert labels["workspace-id"] == ID
+    assert labels["flyte.org/tenant"] == ID
+    assert labels["managed-by"] == "kubectl-workspace"
+    assert labels["service"] == "flyte"
+    ann = ns["metadata"]["annotations"]
+    assert ann["workspace.flyte.org/tier"] == "standard"
+    assert ann["workspace.flyte.org/quota"].startswith("requests.cpu=20,")
+    # a server dry run gets the same answer
+    r = c.kubectl("create", "namespace", "flyte-ws-demo-002", "--dry-run=server", "-o", "json")
+    assert json.loads(r.stdout)["metadata"]["labels"]["workspace-id"] == "ws-demo-002"
+
+
+def test_bad_workspace_namespace_refused(c, installed):
+    r = c.kubectl("create", "namespace", "flyte-ws-Demo", check=False)
+    assert r.returncode != 0
+    r = c.kubectl("create", "namespace", "flyte-ws-demo-7", check=False)
+    assert r.returncode != 0
+    assert 'admission webhook "namespaces.workspace.flyte.org" denied the request' in r.stderr
+    assert "namespace 'flyte-ws-demo-7' is in the workspace pattern but is not a valid " \
+           "workspace namespace" in r.stderr
+    assert "ws-<slug>-<NNN>" in r.stderr
+    assert c.kubectl("get", "namespace", "flyte-ws-demo-7", check=False).returncode != 0
+    # other namespaces are not the webhook's business
+    c.kubectl("create", "namespace", "team-a")
+    assert "workspace-id" not in ns_json(c, "team-a")["metadata"]["labels"]
+
+
+def test_tenant_label_change_refused(c, installed):
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    r = c.kubectl("label", "namespace", NS, "workspace-id=ws-other-001", "--overwrite",
+                  check=False)
+    assert r.returncode != 0
+    assert "tenant label 'workspace-id' of namespace 'flyte-ws-demo-001' cannot be changed " \
+           "from 'ws-demo-001' to 'ws-other-001'" in r.stderr
+    r = c.kubectl("label", "namespace", NS, "flyte.org/tenant-", check=False)
+    assert r.returncode != 0
+    assert "cannot be removed" in r.stderr
+    assert ns_json(c, NS)["metadata"]["labels"]["flyte.org/tenant"] == ID
+    # other labels can change
+    c.kubectl("label", "namespace", NS, "team=ml")
+    assert ns_json(c, NS)["metadata"]["labels"]["team"] == "ml"
+
+
+def pod(name, labels=None, env=None):
+    ctr = {"name": "main", "image": "python:3.11", "command": ["pyflyte", "run"]}
+    if env is not None:
+        ctr["env"] = env
+    meta = {"name": name, "namespace": NS}
+    if labels:
+        meta["labels"] = labels
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": {"initContainers": [{"name": "init", "image": "busybox"}],
+                     "containers": [ctr]}}
+
+
+def test_pod_gets_flyte_env(c, installed):
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    c.kubectl("apply", "-f", "-", input=json.dumps(pod("task-1", env=[{"name": "A",
+                                                                        "value": "1"}])))
+    got = json.loads(c.kubectl("get", "pod", "task-1", "-n", NS, "-o", "json").stdout)
+    assert got["metadata"]["labels"] == {"workspace-id": ID, "flyte.org/tenant": ID}
+    for ctr in got["spec"]["initContainers"] + got["spec"]["containers"]:
+        env = {e["name"]: e.get("value") for e in ctr["env"]}
+        assert env["FLYTE_DEFAULT_PROJECT"] == ID
+        assert env["FLYTE_DEFAULT_DOMAIN"] == "development"
+        assert env["FLYTE_PLATFORM_URL"] == "https://flyte.example.com"
+    assert got["spec"]["containers"][0]["env"][0] == {"name": "A", "value": "1"}
+
+
+def test_pod_of_another_project_refused(c, installed):
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    r = c.kubectl("apply", "-f", "-", check=False,
+                  input=json.dumps(pod("task-2", labels={"project": "ws-other-001"})))
+    assert r.returncode != 0
+    assert "project='ws-other-001', another workspace" in r.stderr
+    r = c.kubectl("apply", "-f", "-", check=False, input=json.dumps(pod(
+        "task-3", env=[{"name": "FLYTE_DEFAULT_PROJECT", "value": "flytesnacks"}])))
+    assert r.returncode != 0
+    assert "FLYTE_DEFAULT_PROJECT='flytesnacks', another project" in r.stderr
+
+
+def test_flyteworkflow_of_another_project_refused(c, installed):
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    wf = {"apiVersion": "flyte.lyft.com/v1alpha1", "kind": "FlyteWorkflow",
+          "metadata": {"name": "wf1", "namespace": NS,
+                       "labels": {"project": "flytesnacks", "domain": "development"}},
+          "spec": {"nodes": {}}}
+    r = c.kubectl("create", "-f", "-", check=False, input=json.dumps(wf))
+    assert r.returncode != 0
+    assert "FlyteWorkflow 'wf1' has label project='flytesnacks'" in r.stderr
+    wf["metadata"]["labels"]["project"] = ID
+    c.kubectl("create", "-f", "-", input=json.dumps(wf))
+
+
+def test_quota_change_by_non_manager_refused(c, installed):
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    # RBAC lets bob manage quotas here: the refusal must come from the webhook
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "quota-editor", "namespace": NS},
+            "rules": [{"apiGroups": [""], "resources": ["resourcequotas"],
+                       "verbs": ["get", "list", "create", "update", "patch", "delete"]}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "bob-quota-editor", "namespace": NS},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": "quota-editor"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                             "name": "bob"}]}
+    c.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                    "items": [role, binding]}))
+    r = c.kubectl("--as", "bob", "create", "quota", "extra", "--hard=pods=1000", "-n", NS,
+                  check=False)
+    assert r.returncode != 0
+    assert 'admission webhook "resourcequotas.workspace.flyte.org" denied the request' \
+        in r.stderr
+    assert "user 'bob' may not create ResourceQuota 'extra' in workspace namespace " \
+           "'flyte-ws-demo-001'" in r.stderr
+    # a platform admin (system:masters, a quota manager) may
+    c.kubectl("create", "quota", "extra", "--hard=pods=10", "-n", NS)
+    r = c.kubectl("--as", "bob", "label", "quota", "extra", "-n", NS, "x=y", check=False)
+    assert r.returncode != 0 and "may not change ResourceQuota 'extra'" in r.stderr
+    r = c.kubectl("--as", "bob", "delete", "quota", "extra", "-n", NS, check=False)
+    assert r.returncode != 0 and "may not delete ResourceQuota 'extra'" in r.stderr
+    c.kubectl("delete", "quota", "extra", "-n", NS)
+
+
+def test_plugin_namespaces_carry_exactly_the_plan_labels(c, installed):
+    name = "Webhook Check"
+    plan = json.loads(c.kubectl("workspace", "create", name, "--owner", "alice@company.com",
+                                "--dry-run=client", "-o", "json").stdout)
+    want = next(x for x in plan["items"] if x["kind"] == "Namespace")
+    c.kubectl("workspace", "create", name, "--owner", "alice@company.com", "--yes")
+    ns = ns_json(c, want["metadata"]["name"])
+    labels = dict(ns["metadata"]["labels"])
+    labels.pop("kubernetes.io/metadata.name")
+    assert labels == want["metadata"]["labels"]
+    for k, v in want["metadata"]["annotations"].items():
+        assert ns["metadata"]["annotations"][k] == v
+    c.kubectl("workspace", "delete", want["metadata"]["labels"]["workspace-id"], "--yes")
+
+
+def test_every_call_was_logged_and_counted(c, installed):
+    w, _ = installed
+    from whlib import wait_for
+    assert wait_for(lambda: any(l.get("msg") == "admission" and l.get("decision") == "denied"
+                                and l.get("user") == "bob" for l in w.logs()))
+    m = w.metrics()
+    key = 'workspace_webhook_admission_requests_total{webhook="mutate",kind="Namespace",' \
+          'operation="CREATE",decision="patched"}'
+    assert m[key] >= 1
