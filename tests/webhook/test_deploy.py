@@ -21,12 +21,18 @@ def by_kind(docs, kind):
     return [d for d in docs if d["kind"] == kind]
 
 
+def named(docs, kind, name):
+    (d,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return d
+
+
 def test_base():
     docs = render(DEPLOY)
-    dep = by_kind(docs, "Deployment")[0]
+    dep = named(docs, "Deployment", "workspace-webhook")
     pod = dep["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
-    assert pod["serviceAccountName"] == by_kind(docs, "ServiceAccount")[0]["metadata"]["name"]
+    assert pod["serviceAccountName"] == "workspace-webhook"
+    named(docs, "ServiceAccount", "workspace-webhook")
     assert by_kind(docs, "PodDisruptionBudget")[0]["spec"]["minAvailable"] == 1
     assert by_kind(docs, "Namespace")[0]["metadata"]["labels"][
         "pod-security.kubernetes.io/enforce"] == "restricted"
@@ -40,7 +46,8 @@ def test_base():
     assert svc["spec"]["ports"][0]["port"] == 443
     for d in docs:
         if d["kind"] not in ("Namespace", "MutatingWebhookConfiguration",
-                             "ValidatingWebhookConfiguration"):
+                             "ValidatingWebhookConfiguration", "ClusterRole",
+                             "ClusterRoleBinding"):
             assert d["metadata"]["namespace"] == "workspace-system", d["kind"]
     m = by_kind(docs, "MutatingWebhookConfiguration")[0]
     v = by_kind(docs, "ValidatingWebhookConfiguration")[0]
@@ -58,6 +65,31 @@ def test_base():
     assert all(w["reinvocationPolicy"] == "IfNeeded" for w in m["webhooks"])
     resources = {r for w in v["webhooks"] for rule in w["rules"] for r in rule["resources"]}
     assert resources == {"namespaces", "pods", "flyteworkflows", "resourcequotas"}
+
+
+def test_controller():
+    docs = render(DEPLOY)
+    dep = named(docs, "Deployment", "workspace-controller")
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "workspace-controller"
+    (c,) = pod["containers"]
+    assert "--controller" in c["args"]
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} \
+        in c["env"]
+    # the controller's identity is a quota manager, so the webhook lets it write quotas
+    platform = yaml.safe_load(named(docs, "ConfigMap", "workspace-platform")["data"]["platform.yaml"])
+    assert "system:serviceaccount:workspace-system:workspace-controller" in platform["quotaManagers"]
+    crb = named(docs, "ClusterRoleBinding", "workspace-controller")
+    assert crb["subjects"] == [{"kind": "ServiceAccount", "name": "workspace-controller",
+                                "namespace": "workspace-system"}]
+    rules = named(docs, "ClusterRole", "workspace-controller")["rules"]
+    rbac = next(r for r in rules if "roles" in r["resources"])
+    assert {"escalate", "bind"} <= set(rbac["verbs"])
+    assert not any("*" in r["verbs"] or "*" in r["resources"] for r in rules)
+    lease = named(docs, "Role", "workspace-controller")["rules"]
+    assert any(r["resources"] == ["leases"] for r in lease)
 
 
 def test_components(tmp_path):

@@ -336,7 +336,7 @@ def test_quota_managers_allowed(webhook):
                       groups=["system:masters", "system:authenticated"])
     assert webhook.review("/validate", by_group)["allowed"]
     by_sa = review("ResourceQuota", q, "CREATE", NS,
-                   user="system:serviceaccount:workspace-system:workspace-webhook",
+                   user="system:serviceaccount:workspace-system:workspace-controller",
                    groups=["system:serviceaccounts"])
     assert webhook.review("/validate", by_sa)["allowed"]
     # namespace deletion removes the quota
