@@ -34,6 +34,8 @@ struct ctl {
 
 static int stopping(const struct ctl *c)
 {
+	if (c->o->heartbeat)
+		*c->o->heartbeat = time(NULL);
 	return c->o->stop && *c->o->stop;
 }
 

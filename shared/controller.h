@@ -17,6 +17,7 @@
 #define WS_CONTROLLER_H
 
 #include <signal.h>
+#include <time.h>
 
 #include "error.h"
 #include "provision.h"
@@ -27,6 +28,7 @@ typedef struct ws_controller_options {
 	long lease_seconds;          /* default 15 */
 	long resync_seconds;         /* default 300 */
 	volatile sig_atomic_t *stop; /* set non-zero to stop */
+	volatile time_t *heartbeat;  /* set to now on every turn of the loop (liveness), or NULL */
 	/* Called after each reconcile (id, 0 or -1, message); may be NULL. */
 	void (*on_reconcile)(void *ctx, const char *id, const char *action, int rc, const char *msg);
 	void *ctx;

@@ -2,12 +2,17 @@
  * controller_cli.h); the loop itself is shared/controller.h's ws_controller_run. */
 #include "controller_cli.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "controller.h"
@@ -16,6 +21,71 @@
 #include "provision.h"
 
 static volatile sig_atomic_t stop_flag;
+static volatile time_t heartbeat;
+static long lease_period;
+
+/* GET /healthz: 200 while the loop turns, 503 once it has been stuck for
+ * three lease periods (a liveness probe then restarts the pod). */
+static enum MHD_Result health(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **state)
+{
+	static const char ok[] = "ok\n", stuck[] = "the controller loop is stuck\n";
+	int alive = time(NULL) - heartbeat <= 3 * lease_period;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	unsigned int code = alive ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+
+	(void)cls, (void)version, (void)upload, (void)upload_size, (void)state;
+	if (strcmp(method, "GET") != 0)
+		code = MHD_HTTP_METHOD_NOT_ALLOWED;
+	else if (strcmp(url, "/healthz") != 0)
+		code = MHD_HTTP_NOT_FOUND;
+	r = MHD_create_response_from_buffer(code == MHD_HTTP_SERVICE_UNAVAILABLE ? sizeof(stuck) - 1
+										  : sizeof(ok) - 1,
+					    (void *)(code == MHD_HTTP_SERVICE_UNAVAILABLE ? stuck : ok),
+					    MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Serve /healthz on HOST:PORT (":8081" for every address). */
+static struct MHD_Daemon *start_health(const char *listen_on, ws_err *err)
+{
+	const char *colon = strrchr(listen_on, ':');
+	struct sockaddr_in addr;
+	struct MHD_Daemon *d;
+	long port;
+	char *end;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	port = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || end == colon + 1 || *end || port < 1 || port > 65535) {
+		ws_fail(err, WS_E_INVALID, "--health-listen '%s': expected HOST:PORT", listen_on);
+		return NULL;
+	}
+	addr.sin_port = htons((uint16_t)port);
+	if (colon == listen_on) {
+		addr.sin_addr.s_addr = htonl(INADDR_ANY);
+	} else {
+		char host[64];
+
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_on), listen_on);
+		if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+			ws_fail(err, WS_E_INVALID, "--health-listen '%s': host must be an IPv4 address",
+				listen_on);
+			return NULL;
+		}
+	}
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+			     NULL, health, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+	if (!d)
+		ws_fail(err, WS_E_IO, "--health-listen '%s': cannot listen", listen_on);
+	return d;
+}
 
 static const char usage[] =
 	"usage: workspace-webhook --controller [options]\n"
@@ -35,6 +105,8 @@ static const char usage[] =
 	"  --flyte-endpoint URL      Flyte Admin (else FLYTE_PLATFORM_URL, else the platform\n"
 	"                            settings)\n"
 	"  --config FILE             platform settings applied over the cluster's\n"
+	"  --health-listen HOST:PORT serve GET /healthz over plain HTTP: 200 while the loop\n"
+	"                            turns, 503 when it has been stuck for 3 lease periods\n"
 	"  --help\n";
 
 static void on_signal(int sig)
@@ -75,7 +147,7 @@ static int parse_long(const char *flag, const char *s, long min, long *out)
 }
 
 struct flags {
-	const char *identity, *kubeconfig, *context, *system_ns, *endpoint, *config;
+	const char *identity, *kubeconfig, *context, *system_ns, *endpoint, *config, *health;
 	long lease, resync;
 };
 
@@ -92,6 +164,7 @@ static int parse(int argc, char **argv, struct flags *f)
 		{"system-namespace", required_argument, NULL, 'n'},
 		{"flyte-endpoint", required_argument, NULL, 'f'},
 		{"config", required_argument, NULL, 'p'},
+		{"health-listen", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -133,6 +206,9 @@ static int parse(int argc, char **argv, struct flags *f)
 		case 'p':
 			f->config = optarg;
 			break;
+		case 'H':
+			f->health = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
@@ -162,6 +238,7 @@ int wh_controller_main(int argc, char **argv)
 	struct flags f;
 	struct sigaction sa;
 	ws_err err;
+	struct MHD_Daemon *health_daemon = NULL;
 	int rc = parse(argc, argv, &f), have_flyte = 0, status = 1;
 
 	if (rc)
@@ -212,6 +289,13 @@ int wh_controller_main(int argc, char **argv)
 	co.resync_seconds = f.resync;
 	co.stop = &stop_flag;
 	co.on_reconcile = on_reconcile;
+	co.heartbeat = &heartbeat;
+	heartbeat = time(NULL);
+	lease_period = f.lease;
+	if (f.health && !(health_daemon = start_health(f.health, &err))) {
+		wh_log("error", "cannot start the controller: %s", err.msg);
+		goto out_flyte;
+	}
 	wh_log("info", "controller '%s' starting (records in '%s', flyte endpoint '%s')",
 	       f.identity, f.system_ns, have_flyte ? fo.endpoint : "");
 	if (ws_controller_run(&prov, &co, &err)) {
@@ -220,6 +304,9 @@ int wh_controller_main(int argc, char **argv)
 		wh_log("info", "controller stopped");
 		status = 0;
 	}
+	if (health_daemon)
+		MHD_stop_daemon(health_daemon);
+out_flyte:
 	if (have_flyte)
 		ws_flyte_close(&flyte);
 out_platform:

@@ -3,8 +3,9 @@ what workspace records say, on a local cluster of its own: a record edited
 with plain kubectl is converged, a deleted record takes its namespace with it
 and archives its Flyte project, and of two replicas only the lease holder acts.
 """
+import http.client
 import json
-import os
+import socket
 import subprocess
 import sys
 import time
@@ -24,11 +25,28 @@ def c(tmp_path_factory, bin_dir):
     yield from private_cluster(tmp_path_factory, bin_dir, "controller-cluster")
 
 
-def start_controller(c, identity, log):
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_controller(c, identity, log, health_port):
     return subprocess.Popen(
         [str(c.bin_dir / "workspace-webhook"), "--controller", "--controller-identity", identity,
-         "--lease-seconds", "6", "--resync-seconds", "3600"],
+         "--lease-seconds", "6", "--resync-seconds", "3600",
+         "--health-listen", "127.0.0.1:%d" % health_port],
         env=c.environ(), stdout=log, stderr=subprocess.STDOUT)
+
+
+def healthz(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/healthz")
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        conn.close()
 
 
 def stop(p):
@@ -68,9 +86,13 @@ def test_controller_carries_out_record_changes(c, tmp_path):
     c.kubectl("workspace", "create", "Watched Team", "--owner", "alice@company.com", "--yes")
     wid, ns = "ws-watched-team-001", "flyte-ws-watched-team-001"
     logs = [open(tmp_path / ("ctl-%d.log" % i), "w+") for i in range(2)]
-    ctls = [start_controller(c, "replica-%d" % i, logs[i]) for i in range(2)]
+    ports = [free_port() for _ in range(2)]
+    ctls = [start_controller(c, "replica-%d" % i, logs[i], ports[i]) for i in range(2)]
     try:
         holder = eventually(lambda: lease_holder(c), what="a lease holder")
+        # both replicas are alive, the follower too
+        for port in ports:
+            assert eventually(lambda: healthz(port)[0] == 200, what="healthz") is True
         assert holder in ("replica-0", "replica-1")
         leader = int(holder[-1])
 

@@ -8,7 +8,6 @@ own so other suites' webhooks cannot interfere.
 import json
 import os
 import pty
-import re
 import select
 import subprocess
 import sys
