@@ -105,6 +105,7 @@ bench: all
 
 # Fuzz the decoders (see tests/fuzz/README.md).
 fuzz:
+	@WS_EXTRA_PKGS="clang libclang-rt-14-dev" tests/deps.sh
 	@tests/fuzz/run
 
 # The krew archive and manifest (build/dist/).

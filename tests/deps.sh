@@ -3,7 +3,7 @@
 # As root: apt-get installs what is missing. Otherwise: print the command and fail.
 set -eu
 PKGS="gcc make pkg-config ca-certificates curl openssl
-libcurl4-openssl-dev libcjson-dev libssl-dev libmicrohttpd-dev libyaml-dev libcmocka-dev
+libcurl4-openssl-dev libcjson-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcmocka-dev valgrind
 python3-pytest python3-jsonpatch python3-protobuf python3-kubernetes python3-yaml
 python3-cryptography"
 [ -n "${WS_EXTRA_PKGS:-}" ] && PKGS="$PKGS $WS_EXTRA_PKGS"
