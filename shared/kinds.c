@@ -16,22 +16,6 @@ const ws_kind WS_KIND_NETWORKPOLICY = {"NetworkPolicy", "networking.k8s.io/v1", 
 const ws_kind WS_KIND_LEASE = {"Lease", "coordination.k8s.io/v1", "leases", 1};
 const ws_kind WS_KIND_FLYTEWORKFLOW = {"FlyteWorkflow", "flyte.lyft.com/v1alpha1", "flyteworkflows", 1};
 
-static const ws_kind *const all_kinds[] = {
-	&WS_KIND_NAMESPACE, &WS_KIND_CONFIGMAP, &WS_KIND_SECRET, &WS_KIND_RESOURCEQUOTA,
-	&WS_KIND_SERVICEACCOUNT, &WS_KIND_POD, &WS_KIND_ROLE, &WS_KIND_ROLEBINDING,
-	&WS_KIND_NETWORKPOLICY, &WS_KIND_LEASE, &WS_KIND_FLYTEWORKFLOW,
-};
-
-const ws_kind *ws_kind_find(const char *kind)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++)
-		if (strcmp(all_kinds[i]->kind, kind) == 0)
-			return all_kinds[i];
-	return NULL;
-}
-
 /* Append s percent-encoding anything outside the unreserved set. */
 static size_t put_segment(char *out, size_t size, size_t off, const char *s)
 {

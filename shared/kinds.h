@@ -18,9 +18,6 @@ extern const ws_kind WS_KIND_NAMESPACE, WS_KIND_CONFIGMAP, WS_KIND_RESOURCEQUOTA
 	WS_KIND_SERVICEACCOUNT, WS_KIND_ROLE, WS_KIND_ROLEBINDING, WS_KIND_NETWORKPOLICY,
 	WS_KIND_POD, WS_KIND_LEASE, WS_KIND_FLYTEWORKFLOW, WS_KIND_SECRET;
 
-/* Look up by kind name ("Namespace"), or NULL. */
-const ws_kind *ws_kind_find(const char *kind);
-
 /* The REST path of a collection (name NULL) or an object:
  * "/api/v1/namespaces/ns/configmaps/name", "/apis/rbac.authorization.k8s.io/v1/...".
  * ns is ignored for cluster-scoped kinds; NULL ns for a namespaced kind means
