@@ -766,3 +766,25 @@ def test_help_reads_like_kubectl(c):
     r = ws(c, "create", "--help")
     assert "Examples:" in r.stdout and "--dry-run" in r.stdout and "Usage:" in r.stdout
     assert "unknown command" in ws(c, "frob", check=False).stderr
+
+
+def test_doctor_reports_flyteadmin_namespace_template(c):
+    path = "/api/v1/namespaces/flyte/configmaps/flyte-admin-base-config"
+    cm = get(c, path)
+    good = cm["data"]["namespace_config.yaml"]
+    bad = 'namespace_mapping:\n  template: "{{ project }}-{{ domain }}"\n'
+    status, _ = c.api("PATCH", path, {"data": {"namespace_config.yaml": bad}},
+                      content_type="application/merge-patch+json")
+    assert status == 200
+    try:
+        r = ws(c, "doctor", ID, check=False)
+        assert r.returncode == 1
+        assert "flyteadmin namespace_mapping.template" in r.stdout
+        assert "set namespace_mapping.template to \"flyte-{{ project }}\"" in r.stdout
+        # nothing the plugin can fix: --fix still exits 1
+        assert ws(c, "doctor", ID, "--fix", check=False).returncode == 1
+    finally:
+        status, _ = c.api("PATCH", path, {"data": {"namespace_config.yaml": good}},
+                          content_type="application/merge-patch+json")
+        assert status == 200
+    assert ws(c, "doctor", ID).returncode == 0
