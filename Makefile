@@ -67,6 +67,9 @@ bin/kubectl-workspace: $(call obj,$(PLUGIN_SRC)) $(LIB)
 bin/kubectl_complete-workspace: bin/kubectl-workspace
 	ln -sf kubectl-workspace $@
 
+# Not linked with libcurl: webhook/curl_lazy.c loads it in --controller mode only.
+bin/workspace-webhook: LDLIBS_ALL = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) \
+			      -lpthread $(LDLIBS)
 bin/workspace-webhook: $(call obj,$(WEBHOOK_SRC)) $(LIB)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)

@@ -3,9 +3,9 @@
  * reason for every malformed input, and encode the reply. Pure: no network,
  * no globals, safe to call from any thread.
  *
- * Ownership: a decoded ws_admission_request owns its cJSON tree (`root`);
- * every other pointer in it is borrowed from that tree and lives until
- * ws_admission_release. The encoders append to a caller-owned ws_buf.
+ * Ownership: a decoded ws_admission_request owns its JSON document (`doc`,
+ * a read-only cJSON tree, jsondoc.h); every other pointer in it is
+ * borrowed from that tree and lives until ws_admission_release. The encoders append to a caller-owned ws_buf.
  */
 #ifndef WS_ADMISSION_H
 #define WS_ADMISSION_H
@@ -15,10 +15,11 @@
 
 #include "buf.h"
 #include "error.h"
+#include "jsondoc.h"
 
 /* kube-apiserver caps a webhook request at 3 MiB; so do we. */
 #define WS_ADMISSION_BODY_MAX ((size_t)3 << 20)
-/* Deeper JSON is refused before it is parsed (a Pod spec is about 12 deep). */
+/* Deeper JSON is refused (a Pod spec is about 12 deep). */
 #define WS_ADMISSION_DEPTH_MAX 256
 /* The uid is echoed in the reply; Kubernetes sends a 36-character UUID. */
 #define WS_ADMISSION_UID_MAX 128
@@ -31,7 +32,7 @@ enum ws_admission_op {
 };
 
 typedef struct ws_admission_request {
-	cJSON *root;               /* the whole review, owned */
+	ws_json_doc doc;           /* the whole review (doc.root), owned */
 	const char *uid;           /* non-empty, at most WS_ADMISSION_UID_MAX */
 	const char *group;         /* request.kind.group ("" for the core group) */
 	const char *version;       /* request.kind.version */
@@ -50,9 +51,10 @@ typedef struct ws_admission_request {
 } ws_admission_request;
 
 /* Decode len bytes (need not be NUL-terminated). On failure req is empty
- * and err is an HTTP error (ws_err_is_http(err, 400) or 413) whose message
- * says what is wrong: not JSON, nested too deep, not an admission.k8s.io/v1
- * AdmissionReview, a missing or mistyped request field. */
+ * and err is an HTTP error (ws_err_is_http(err, 400) or 413; 500 when out
+ * of memory) whose message says what is wrong: not JSON, nested too deep,
+ * not an admission.k8s.io/v1 AdmissionReview, a missing or mistyped
+ * request field. */
 int ws_admission_parse(const char *body, size_t len, ws_admission_request *req, ws_err *err);
 void ws_admission_release(ws_admission_request *req);
 
@@ -60,8 +62,9 @@ void ws_admission_release(ws_admission_request *req);
 int ws_admission_in_group(const ws_admission_request *req, const char *group);
 
 /* The reply. On denial code/reason/message fill response.status (code 0
- * means 403, reason NULL means "Forbidden"). patch is the base64 of a JSON
- * Patch array, or NULL for none; it is only sent when allowed. */
+ * means 403, reason NULL means "Forbidden"). patch is a JSON Patch document
+ * (text, sent base64-encoded), or NULL for none; it is only sent when
+ * allowed. */
 typedef struct ws_admission_reply {
 	const char *uid;
 	int allowed;
@@ -81,8 +84,5 @@ int ws_admission_encode(const ws_admission_reply *r, ws_buf *out, ws_err *err);
  * not AdmissionReviews (400, 404, 405, 413, 415). */
 int ws_admission_encode_status(int code, const char *reason, const char *message, ws_buf *out,
 			       ws_err *err);
-
-/* Append s as a JSON string literal (quotes included), escaped as above. */
-int ws_json_quote(ws_buf *out, const char *s, ws_err *err);
 
 #endif

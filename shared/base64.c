@@ -5,14 +5,12 @@
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-char *ws_base64_encode(const void *data, size_t len)
+/* Encode len bytes into the (len + 2) / 3 * 4 bytes at out, plus a NUL. */
+static void encode(const unsigned char *in, size_t len, char *out)
 {
-	const unsigned char *in = data;
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+	char *o = out;
 	size_t i;
 
-	if (!out)
-		return NULL;
 	for (i = 0; i + 2 < len; i += 3) {
 		*o++ = alphabet[in[i] >> 2];
 		*o++ = alphabet[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
@@ -31,7 +29,25 @@ char *ws_base64_encode(const void *data, size_t len)
 		*o++ = '=';
 	}
 	*o = '\0';
+}
+
+char *ws_base64_encode(const void *data, size_t len)
+{
+	char *out = malloc((len + 2) / 3 * 4 + 1);
+
+	if (out)
+		encode(data, len, out);
 	return out;
+}
+
+int ws_base64_append(ws_buf *out, const void *data, size_t len, ws_err *err)
+{
+	char *at = ws_buf_extend(out, (len + 2) / 3 * 4, err);
+
+	if (!at)
+		return -1;
+	encode(data, len, at); /* its NUL lands on the buffer's own */
+	return 0;
 }
 
 static int value_of(char c)

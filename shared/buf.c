@@ -72,6 +72,18 @@ int ws_buf_add(ws_buf *b, const void *data, size_t len, ws_err *err)
 	return 0;
 }
 
+char *ws_buf_extend(ws_buf *b, size_t len, ws_err *err)
+{
+	char *at;
+
+	if (grow(b, len, err))
+		return NULL;
+	at = b->data + b->len;
+	b->len += len;
+	b->data[b->len] = '\0';
+	return at;
+}
+
 int ws_buf_adds(ws_buf *b, const char *s, ws_err *err)
 {
 	return ws_buf_add(b, s, strlen(s), err);

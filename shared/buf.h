@@ -31,6 +31,9 @@ void ws_buf_reset(ws_buf *b);
 /* Append bytes; fails (-1, WS_E_INVALID "too large") past the cap. */
 int ws_buf_add(ws_buf *b, const void *data, size_t len, ws_err *err);
 int ws_buf_adds(ws_buf *b, const char *s, ws_err *err);
+/* Append len bytes for the caller to fill in: returns where they start, or
+ * NULL past the cap. */
+char *ws_buf_extend(ws_buf *b, size_t len, ws_err *err);
 int ws_buf_printf(ws_buf *b, ws_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

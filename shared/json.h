@@ -10,10 +10,15 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "error.h"
 
 /* Parse len bytes (need not be NUL-terminated). The error says where. */
 cJSON *ws_json_parse(const char *data, size_t len, ws_err *err);
+
+/* obj[key] (the first member of that name), or NULL: what
+ * cJSON_GetObjectItemCaseSensitive returns, for less. */
+cJSON *ws_json_member(const cJSON *obj, const char *key);
 
 /* Walk a path of object keys, NULL-terminated: ws_json_get(o, "metadata", "name", NULL). */
 cJSON *ws_json_get(const cJSON *obj, ...);
@@ -39,5 +44,14 @@ int ws_json_diff(const cJSON *want, const cJSON *have, char *out, size_t size);
 
 /* Compact JSON text (malloc'd; caller frees). */
 char *ws_json_print(const cJSON *item);
+
+/* Append s as a JSON string literal (quotes included). Control characters
+ * are escaped and bytes that are not valid UTF-8 become U+FFFD, so the
+ * result is always valid JSON. */
+int ws_json_quote(ws_buf *out, const char *s, ws_err *err);
+
+/* Append item as compact JSON, as cJSON_PrintUnformatted prints it except
+ * that strings are written by ws_json_quote. */
+int ws_json_write(ws_buf *out, const cJSON *item, ws_err *err);
 
 #endif

@@ -4,24 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
+#include "json.h"
 
 #define POINTER_MAX 1024
+/* A patch is part of a reply, which kube-apiserver caps far below this. */
+#define PATCH_MAX ((size_t)16 << 20)
 
 void ws_patch_init(ws_patch *p)
 {
-	p->ops = cJSON_CreateArray();
+	ws_buf_init(&p->text, PATCH_MAX);
+	p->count = 0;
 }
 
 void ws_patch_release(ws_patch *p)
 {
-	cJSON_Delete(p->ops);
-	p->ops = NULL;
+	ws_buf_release(&p->text);
+	p->count = 0;
 }
 
 size_t ws_patch_count(const ws_patch *p)
 {
-	return (size_t)cJSON_GetArraySize(p->ops);
+	return p->count;
 }
 
 int ws_pointer_escape(const char *token, char *out, size_t size, ws_err *err)
@@ -64,23 +67,41 @@ int ws_pointer(const char *const *tokens, size_t n, char *out, size_t size, ws_e
 	return 0;
 }
 
+/* Append one op, keeping the text a complete array; value borrowed. */
+static int append_op(ws_patch *p, const char *op, const char *const *tokens, size_t n,
+		     const cJSON *value, ws_err *err)
+{
+	char path[POINTER_MAX];
+	size_t undo = p->text.len;
+
+	if (ws_pointer(tokens, n, path, sizeof(path), err))
+		return -1;
+	if (p->count)
+		p->text.len--; /* the closing bracket */
+	if (ws_buf_adds(&p->text, p->count ? ",{\"op\":" : "[{\"op\":", err) ||
+	    ws_json_quote(&p->text, op, err) || ws_buf_adds(&p->text, ",\"path\":", err) ||
+	    ws_json_quote(&p->text, path, err) ||
+	    (value && (ws_buf_adds(&p->text, ",\"value\":", err) ||
+		       ws_json_write(&p->text, value, err))) ||
+	    ws_buf_adds(&p->text, "}]", err)) {
+		p->text.len = undo;
+		if (p->count)
+			p->text.data[undo - 1] = ']';
+		if (p->text.data)
+			p->text.data[undo] = '\0';
+		return -1;
+	}
+	p->count++;
+	return 0;
+}
+
 int ws_patch_op(ws_patch *p, const char *op, const char *const *tokens, size_t n, cJSON *value,
 		ws_err *err)
 {
-	char path[POINTER_MAX];
-	cJSON *o;
+	int rc = append_op(p, op, tokens, n, value, err);
 
-	if (ws_pointer(tokens, n, path, sizeof(path), err)) {
-		cJSON_Delete(value);
-		return -1;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "op", op);
-	cJSON_AddStringToObject(o, "path", path);
-	if (value)
-		cJSON_AddItemToObject(o, "value", value);
-	cJSON_AddItemToArray(p->ops, o);
-	return 0;
+	cJSON_Delete(value);
+	return rc;
 }
 
 int ws_patch_put_keys(ws_patch *p, const cJSON *current, const char *const *tokens, size_t n,
@@ -90,34 +111,23 @@ int ws_patch_put_keys(ws_patch *p, const cJSON *current, const char *const *toke
 	const cJSON *e;
 
 	if (!cJSON_IsObject(current))
-		return ws_patch_op(p, "add", tokens, n, cJSON_Duplicate(entries, 1), err);
+		return append_op(p, "add", tokens, n, entries, err);
 	if (n + 1 > sizeof(path) / sizeof(path[0]))
 		return ws_fail(err, WS_E_INVALID, "JSON pointer too deep");
 	memcpy(path, tokens, n * sizeof(*tokens));
 	cJSON_ArrayForEach(e, entries) {
-		const cJSON *have = cJSON_GetObjectItemCaseSensitive(current, e->string);
+		const cJSON *have = ws_json_member(current, e->string);
 
 		if (have && cJSON_Compare(have, e, 1))
 			continue;
 		path[n] = e->string;
-		if (ws_patch_op(p, "add", path, n + 1, cJSON_Duplicate(e, 1), err))
+		if (append_op(p, "add", path, n + 1, e, err))
 			return -1;
 	}
 	return 0;
 }
 
-char *ws_patch_print(const ws_patch *p)
+const char *ws_patch_text(const ws_patch *p)
 {
-	return cJSON_PrintUnformatted(p->ops);
-}
-
-char *ws_patch_base64(const ws_patch *p)
-{
-	char *text = ws_patch_print(p), *b64;
-
-	if (!text)
-		return NULL;
-	b64 = ws_base64_encode(text, strlen(text));
-	free(text);
-	return b64;
+	return p->count ? p->text.data : "[]";
 }

@@ -1,7 +1,9 @@
 /* jsonpatch.h - build RFC 6902 JSON Patch documents with RFC 6901 pointer
  * escaping ("~" -> "~0", "/" -> "~1"), as the admission webhook returns them.
+ * The document is kept as compact JSON text from the first operation on, so
+ * handing it out costs no printing.
  *
- * Lifecycle: ws_patch_init -> ops... -> ws_patch_print/base64 -> ws_patch_release.
+ * Lifecycle: ws_patch_init -> ops... -> ws_patch_text -> ws_patch_release.
  */
 #ifndef WS_JSONPATCH_H
 #define WS_JSONPATCH_H
@@ -9,10 +11,12 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "error.h"
 
 typedef struct ws_patch {
-	cJSON *ops; /* array of {op, path[, value]} */
+	ws_buf text;  /* "[{...},...]", empty before the first op */
+	size_t count;
 } ws_patch;
 
 void ws_patch_init(ws_patch *p);
@@ -36,8 +40,8 @@ int ws_patch_op(ws_patch *p, const char *op, const char *const *tokens, size_t n
 int ws_patch_put_keys(ws_patch *p, const cJSON *current, const char *const *tokens, size_t n,
 		      const cJSON *entries, ws_err *err);
 
-/* The patch as compact JSON / as base64 of it (malloc'd; caller frees). */
-char *ws_patch_print(const ws_patch *p);
-char *ws_patch_base64(const ws_patch *p);
+/* The patch as compact JSON ("[]" when empty): borrowed, valid until the
+ * next op or the release. */
+const char *ws_patch_text(const ws_patch *p);
 
 #endif

@@ -1,12 +1,13 @@
 /* alloc.h - a per-thread cache of small blocks under cJSON's allocator.
  *
- * An admission request parses, builds and frees a few hundred small cJSON
- * nodes and strings. Through plain malloc most of those frees land in
- * glibc's fastbins, and the next large allocation (GnuTLS takes a 16 KiB
- * record buffer per request) consolidates them all again. With these hooks
- * freed blocks of up to 256 bytes go to a list of the freeing thread and
- * are handed out again to that thread, so the steady state makes no malloc
- * calls for cJSON at all.
+ * An admission rule builds and frees a few dozen small cJSON nodes and
+ * strings (the labels and annotations it wants, the env entries it adds;
+ * the review itself is parsed into an arena, jsondoc.h). Through plain
+ * malloc most of those frees land in glibc's fastbins, and the next large
+ * allocation (GnuTLS takes a 16 KiB record buffer per read) consolidates
+ * them all again. With these hooks freed blocks of up to 256 bytes go to a
+ * list of the freeing thread and are handed out again to that thread, so
+ * the steady state makes no malloc calls for cJSON at all.
  *
  * Every block is a real malloc block: memory from cJSON (printed JSON
  * included) may still be released with free(), and the hooks accept any

@@ -8,10 +8,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
+
 #define LINE_MAX_BYTES 16384
 #define FIELD_MAX 1024
 #define QUEUE_MAX ((size_t)4 << 20)
 #define FLUSH_AT ((size_t)64 << 10)
+/* A queue that grew past this while the writer was held up is freed once
+ * written, so a burst does not keep its memory (main.c maps such buffers
+ * separately, so freeing returns them to the system). */
+#define KEEP_MAX ((size_t)256 << 10)
 #define FLUSH_MS 50
 
 static struct {
@@ -107,7 +113,10 @@ static void *writer(void *arg)
 		Q.dropped = 0;
 		pthread_mutex_unlock(&Q.mu);
 		write_all(Q.writing.data, Q.writing.len);
-		ws_buf_reset(&Q.writing);
+		if (Q.writing.cap > KEEP_MAX)
+			ws_buf_release(&Q.writing);
+		else
+			ws_buf_reset(&Q.writing);
 		if (dropped) {
 			snprintf(note, sizeof(note),
 				 "{\"level\":\"warn\",\"msg\":\"log output was blocked: %lu lines "

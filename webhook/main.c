@@ -3,6 +3,7 @@
  * With --controller it runs the reconcile loop instead (controller_cli.h).
  * Exit status: 0 after a clean shutdown, 1 when it cannot start, 2 on bad
  * usage. */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,11 @@
 /* Idle connections get this long after the last in-flight request before
  * the server stops: a request already on its way is still answered. */
 #define LINGER_MS 1000
+/* Allocations from this size on get their own mapping, returned to the
+ * system when freed. glibc's default raises this threshold after the first
+ * such buffer is freed, after which a burst (a large review, a backed-up
+ * log queue) leaves the heap grown for good. */
+#define MMAP_THRESHOLD (128 << 10)
 
 static double now_s(void)
 {
@@ -83,6 +89,7 @@ int main(int argc, char **argv)
 	ws_err err;
 	int sig, rc;
 
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	wh_alloc_install();
 	if (wh_controller_wanted(argc, argv))
 		return wh_controller_main(argc, argv);

@@ -94,7 +94,7 @@ static void container_env(const cJSON *ctr, const char *list, int index, const p
 {
 	const char *names[3] = {ENV_PROJECT, ENV_DOMAIN, ENV_URL};
 	const char *values[3] = {pc->id, pc->domain, pc->url};
-	const cJSON *env = cJSON_GetObjectItemCaseSensitive(ctr, "env"), *e;
+	const cJSON *env = ws_json_member(ctr, "env"), *e;
 	const char *cname = wh_map_str(ctr, "name");
 	int have[3] = {0, 0, pc->url == NULL};
 	char idx[16];
@@ -110,7 +110,7 @@ static void container_env(const cJSON *ctr, const char *list, int index, const p
 				have[i] = 1;
 		if (!n || strcmp(n, ENV_PROJECT) != 0)
 			continue;
-		if (cJSON_GetObjectItemCaseSensitive(e, "valueFrom"))
+		if (ws_json_member(e, "valueFrom"))
 			wh_deny(d, 403, "Forbidden",
 				"container '%s' of pod '%s' takes %s from valueFrom: in namespace '%s' "
 				"it must be the literal project '%s'",

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
+
 #define OP(o) (1u << (o))
 
 static const struct {
@@ -91,7 +93,7 @@ void wh_put_map(wh_decision *d, const cJSON *current, const char *const *tokens,
 	if (!cJSON_IsObject(current))
 		current = NULL;
 	cJSON_ArrayForEach(w, want) {
-		const cJSON *have = cJSON_GetObjectItemCaseSensitive(current, w->string);
+		const cJSON *have = ws_json_member(current, w->string);
 
 		if (have && cJSON_Compare(have, w, 1))
 			continue;
@@ -136,7 +138,7 @@ enum ws_ns_kind wh_classify(const ws_platform *p, const char *ns, char id[WS_NAM
 
 const char *wh_map_str(const cJSON *map, const char *key)
 {
-	const cJSON *v = cJSON_IsObject(map) ? cJSON_GetObjectItemCaseSensitive(map, key) : NULL;
+	const cJSON *v = cJSON_IsObject(map) ? ws_json_member(map, key) : NULL;
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }

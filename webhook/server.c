@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "rules.h"
 #include "tls.h"
+#include "tlsio.h"
 
 /* A body over the cap is read and dropped up to this size so the client
  * gets its 413 on a healthy connection; beyond it the connection is cut. */
@@ -26,9 +27,13 @@
 #define REPLY_MAX ((size_t)16 << 20)
 #define LOG_LINE_MAX ((size_t)16 << 10)
 /* libmicrohttpd's per-connection pool (request headers, the body's chunks,
- * reply headers), cleared for every request: kube-apiserver's headers are
- * well under 1 KiB, so a small pool keeps that clearing cheap. */
-#define CONN_MEMORY ((size_t)16 << 10)
+ * reply headers), zeroed whole for every request: kube-apiserver's headers
+ * are well under 1 KiB, so a small pool keeps that clearing cheap. Request
+ * headers larger than about 7 KiB are refused (431). */
+#define CONN_MEMORY ((size_t)8 << 10)
+/* A reply is handed to libmicrohttpd in pieces of at most this size (one
+ * TLS record each). */
+#define REPLY_BLOCK ((size_t)16 << 10)
 
 struct wh_server {
 	const wh_config *cfg;
@@ -61,17 +66,22 @@ struct req {
 	const char *allow;
 	char message[200];
 	int counted;        /* in the in-flight gauge */
+	int head;           /* a HEAD request: the reply has no body on the wire */
+	int keep_alive;     /* HTTP/1.1 without a Connection header: the connection stays open */
+	int complete;       /* the whole request is in: the reply is not an early one */
 };
 
 /* One connection. Its buffers are reused by its requests (HTTP/1.1 answers
  * them one at a time), so a request allocates nothing large; a reply is
- * sent straight from `reply`, which stays untouched until the request
- * completes. Buffers that grew past KEEP_MAX are freed after the request. */
+ * sent from `reply`, which stays untouched until the request completes.
+ * Buffers that grew past KEEP_MAX are freed after the request. `io` is the
+ * transport under the connection's TLS session. */
 struct conn {
 	struct req req;
 	ws_buf body;
 	ws_buf reply;
 	ws_buf log;
+	wh_tlsio io;
 };
 
 #define KEEP_MAX ((size_t)64 << 10)
@@ -84,24 +94,44 @@ static long elapsed_us(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000000L + (now.tv_nsec - since->tv_nsec) / 1000;
 }
 
-/* Queue the reply built in c->reply; the connection closes after it while draining. */
+/* The reply body, copied into libmicrohttpd's block. */
+static ssize_t read_reply(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	const struct conn *c = cls;
+	size_t n = c->reply.len - (size_t)pos;
+
+	if (n > max)
+		n = max;
+	memcpy(buf, c->reply.data + pos, n);
+	return (ssize_t)n;
+}
+
+/* Queue the reply built in c->reply; the connection closes after it while
+ * draining. The body is given through a reader rather than as a buffer:
+ * libmicrohttpd then sends the header without corking the socket (for a
+ * small buffer it sets TCP_CORK and pushes with a TCP_NODELAY setsockopt
+ * after every reply), and the transport sends header and body together. */
 static enum MHD_Result reply(wh_server *s, struct MHD_Connection *con, struct conn *c,
 			     unsigned int code, const char *type, const char *allow)
 {
+	size_t block = c->reply.len < REPLY_BLOCK ? c->reply.len : REPLY_BLOCK;
+	int draining = atomic_load_explicit(&s->draining, memory_order_relaxed);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(c->reply.len, c->reply.data ? c->reply.data : (void *)"",
-					    MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_callback(c->reply.len, block ? block : 1, read_reply, c, NULL);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	if (atomic_load_explicit(&s->draining, memory_order_relaxed))
+	if (draining)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(con, code, r);
 	MHD_destroy_response(r);
+	if (ret == MHD_YES && c->reply.len && !c->req.head)
+		wh_tlsio_reply(&c->io, c->reply.len,
+			       draining || !c->req.complete || !c->req.keep_alive);
 	return ret;
 }
 
@@ -151,7 +181,8 @@ static int is_json(const char *type)
 }
 
 static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct conn *c,
-			     const char *url, const char *method, void **req_cls)
+			     const char *url, const char *method, const char *version,
+			     void **req_cls)
 {
 	const char *clen = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -161,6 +192,10 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct co
 	struct req *r = &c->req;
 	size_t i;
 
+	memset(r, 0, sizeof(*r));
+	r->head = strcmp(method, "HEAD") == 0;
+	r->keep_alive = strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+			!MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
 	if (len > DRAIN_MAX) {
 		char msg[96];
 
@@ -169,7 +204,6 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct co
 			 WS_ADMISSION_BODY_MAX);
 		return reply_status(s, con, c, 413, "RequestEntityTooLarge", msg, NULL);
 	}
-	memset(r, 0, sizeof(*r));
 	*req_cls = r;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	ws_buf_reset(&c->body);
@@ -227,7 +261,6 @@ static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct co
 	ws_admission_request req;
 	ws_admission_reply rep = {0};
 	enum MHD_Result ret;
-	char *patch = NULL;
 	wh_decision d;
 	ws_err err;
 	size_t i;
@@ -238,10 +271,6 @@ static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct co
 		return reply_status(s, con, c, err.code, err.reason, err.msg, NULL);
 	}
 	wh_decide(&s->cfg->platform, mode, &req, &d);
-	if (d.outcome == WH_PATCHED && !(patch = ws_patch_base64(&d.patch))) {
-		ret = reply_status(s, con, c, 500, "InternalError", "out of memory", NULL);
-		goto out;
-	}
 	for (i = 0; i < d.nwarnings; i++)
 		warnings[i] = d.warnings[i];
 	rep.uid = req.uid;
@@ -249,7 +278,7 @@ static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct co
 	rep.code = d.code;
 	rep.reason = d.reason;
 	rep.message = d.message;
-	rep.patch = patch;
+	rep.patch = d.outcome == WH_PATCHED ? ws_patch_text(&d.patch) : NULL;
 	rep.warnings = warnings;
 	rep.nwarnings = d.nwarnings;
 	ws_buf_reset(&c->reply);
@@ -262,7 +291,6 @@ static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct co
 	wh_log_decision(&c->log, mode == WH_MUTATE ? "mutate" : "validate", &req, &d, us);
 	ret = reply(s, con, c, 200, "application/json", NULL);
 out:
-	free(patch);
 	wh_decision_release(&d);
 	ws_admission_release(&req);
 	return ret;
@@ -272,6 +300,7 @@ static enum MHD_Result finish(wh_server *s, struct MHD_Connection *con, struct c
 {
 	struct req *r = &c->req;
 
+	r->complete = 1;
 	if (r->status)
 		return reply_status(s, con, c, r->status, r->reason, r->message, r->allow);
 	switch (r->route) {
@@ -310,11 +339,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 	wh_server *s = cls;
 	struct conn *c = conn_of(con);
 
-	(void)version;
 	if (!c)
 		return MHD_NO;
 	if (!*req_cls)
-		return begin(s, con, c, url, method, req_cls);
+		return begin(s, con, c, url, method, version, req_cls);
 	if (*upload_data_size)
 		return absorb(c, upload_data, upload_data_size);
 	return finish(s, con, c);
@@ -330,9 +358,12 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
 	struct conn *c = conn_of(con);
+	ws_err err;
 
 	(void)cls;
 	(void)toe;
+	if (c && wh_tlsio_reply_sent(&c->io, &err))
+		wh_log("warn", "%s", err.msg);
 	if (!*req_cls || !c)
 		return;
 	if (c->req.counted)
@@ -349,13 +380,19 @@ static void connection(void *cls, struct MHD_Connection *con, void **socket_cont
 	struct conn *c = *socket_context;
 
 	(void)cls;
-	(void)con;
 	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *tls =
+			MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+
 		c = calloc(1, sizeof(*c));
 		if (c) {
 			ws_buf_init(&c->body, WS_ADMISSION_BODY_MAX);
 			ws_buf_init(&c->reply, REPLY_MAX);
 			ws_buf_init(&c->log, LOG_LINE_MAX);
+			if (tls && fd)
+				wh_tlsio_attach(&c->io, tls->tls_session, fd->connect_fd);
 		}
 		*socket_context = c;
 		return;
@@ -385,8 +422,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 /* epoll with a thread pool, without MHD_USE_TURBO: in libmicrohttpd 0.9.75
  * turbo mode never times out a connection that has not finished its TLS
  * handshake (a client that connects and stays silent holds a slot for
- * good) and skips TLS close_notify, and measured no faster here
- * (webhook/README.md, "Speed"). */
+ * good) and skips TLS close_notify, and it saves nothing per request (it
+ * only changes how a connection is accepted and closed): the per-request
+ * socket calls are the transport's business (tlsio.h). */
 static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct sockaddr *addr)
 {
 	const wh_config *c = s->cfg;

@@ -3,9 +3,9 @@
  * bodies (capped at WS_ADMISSION_BODY_MAX), the admission round trip
  * (decode, decide, log, count, encode) and graceful draining.
  *
- * Threads: MHD's epoll mode with a pool of cfg->threads workers (fast mode,
- * MHD_USE_TURBO); handlers share only the read-only config, the atomic
- * metrics and the TLS store.
+ * Threads: MHD's epoll mode with a pool of cfg->threads workers; handlers
+ * share only the read-only config, the atomic metrics and the TLS store.
+ * Each connection's TLS session runs over the transport of tlsio.h.
  */
 #ifndef WH_SERVER_H
 #define WH_SERVER_H

@@ -36,17 +36,11 @@ static void decide_and_encode(const ws_admission_request *req, enum wh_mode mode
 	const char *warnings[WH_WARN_MAX];
 	ws_admission_reply rep = {0};
 	ws_buf out = WS_BUF_INIT((size_t)16 << 20);
-	char *patch = NULL;
 	wh_decision d;
 	cJSON *back;
 	size_t i;
 
 	wh_decide(&platform, mode, req, &d);
-	if (d.outcome == WH_PATCHED) {
-		patch = ws_patch_base64(&d.patch);
-		if (!patch)
-			abort();
-	}
 	for (i = 0; i < d.nwarnings; i++)
 		warnings[i] = d.warnings[i];
 	rep.uid = req->uid;
@@ -54,7 +48,7 @@ static void decide_and_encode(const ws_admission_request *req, enum wh_mode mode
 	rep.code = d.code;
 	rep.reason = d.reason;
 	rep.message = d.message;
-	rep.patch = patch;
+	rep.patch = d.outcome == WH_PATCHED ? ws_patch_text(&d.patch) : NULL;
 	rep.warnings = warnings;
 	rep.nwarnings = d.nwarnings;
 	if (ws_admission_encode(&rep, &out, NULL))
@@ -64,7 +58,6 @@ static void decide_and_encode(const ws_admission_request *req, enum wh_mode mode
 		abort(); /* the reply must always be valid JSON */
 	cJSON_Delete(back);
 	ws_buf_release(&out);
-	free(patch);
 	wh_decision_release(&d);
 }
 
@@ -74,8 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ws_err err;
 
 	if (ws_admission_parse((const char *)data, size, &req, &err)) {
-		if (err.kind != WS_E_HTTP || (err.code != 400 && err.code != 413) || !err.msg[0])
-			abort(); /* every refusal is a 400 or 413 with a reason */
+		if (err.kind != WS_E_HTTP || (err.code != 400 && err.code != 413 && err.code != 500) ||
+		    !err.msg[0])
+			abort(); /* every refusal is a 400 or 413 (500: out of memory) with a reason */
 		return 0;
 	}
 	decide_and_encode(&req, WH_MUTATE);

@@ -38,26 +38,24 @@ static void test_put_keys(void **state)
 	cJSON *have;
 	ws_patch p;
 	ws_err err;
-	char *text;
+	const char *text;
 
 	(void)state;
 	/* map missing: one add of the whole map */
 	ws_patch_init(&p);
 	assert_int_equal(ws_patch_put_keys(&p, NULL, labels_path, 2, want, &err), 0);
-	text = ws_patch_print(&p);
+	text = ws_patch_text(&p);
 	assert_string_equal(text, "[{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":"
 			    "{\"workspace-id\":\"ws-a-001\",\"flyte.org/tenant\":\"ws-a-001\"}}]");
-	free(text);
 	ws_patch_release(&p);
 
 	/* map present with one key right and one wrong: one add for the wrong one */
 	have = cJSON_Parse("{\"workspace-id\":\"ws-a-001\",\"flyte.org/tenant\":\"ws-b-001\",\"x\":\"y\"}");
 	ws_patch_init(&p);
 	assert_int_equal(ws_patch_put_keys(&p, have, labels_path, 2, want, &err), 0);
-	text = ws_patch_print(&p);
+	text = ws_patch_text(&p);
 	assert_string_equal(text, "[{\"op\":\"add\",\"path\":\"/metadata/labels/flyte.org~1tenant\","
 			    "\"value\":\"ws-a-001\"}]");
-	free(text);
 	ws_patch_release(&p);
 	cJSON_Delete(have);
 
@@ -66,6 +64,7 @@ static void test_put_keys(void **state)
 	ws_patch_init(&p);
 	assert_int_equal(ws_patch_put_keys(&p, have, labels_path, 2, want, &err), 0);
 	assert_int_equal(ws_patch_count(&p), 0);
+	assert_string_equal(ws_patch_text(&p), "[]");
 	ws_patch_release(&p);
 	cJSON_Delete(have);
 	cJSON_Delete(want);
@@ -75,8 +74,9 @@ static void test_ops_and_base64(void **state)
 {
 	const char *path[] = {"spec", "containers", "0", "env", "-"};
 	ws_patch p;
+	ws_buf b64 = WS_BUF_INIT(1 << 16);
 	ws_err err;
-	char *b64, *text;
+	const char *text;
 	unsigned char *raw;
 	size_t n;
 
@@ -84,17 +84,42 @@ static void test_ops_and_base64(void **state)
 	ws_patch_init(&p);
 	assert_int_equal(ws_patch_op(&p, "add", path, 5, cJSON_CreateString("v"), &err), 0);
 	assert_int_equal(ws_patch_op(&p, "remove", path, 2, NULL, &err), 0);
-	text = ws_patch_print(&p);
+	text = ws_patch_text(&p);
 	assert_string_equal(text, "[{\"op\":\"add\",\"path\":\"/spec/containers/0/env/-\",\"value\":\"v\"},"
 			    "{\"op\":\"remove\",\"path\":\"/spec/containers\"}]");
-	b64 = ws_patch_base64(&p);
-	raw = ws_base64_decode(b64, strlen(b64), &n, &err);
+	assert_int_equal(ws_base64_append(&b64, text, strlen(text), &err), 0);
+	raw = ws_base64_decode(b64.data, b64.len, &n, &err);
 	assert_non_null(raw);
 	assert_int_equal(n, strlen(text));
 	assert_memory_equal(raw, text, n);
 	free(raw);
-	free(b64);
-	free(text);
+	ws_buf_release(&b64);
+	ws_patch_release(&p);
+}
+
+/* Values are written as cJSON prints them (but for the escapes of \b \f \r
+ * and invalid UTF-8, which ws_json_quote writes its own way). */
+static void test_values_as_cjson_prints_them(void **state)
+{
+	const char *path[] = {"metadata", "annotations", "x"};
+	const char *text =
+		"{\"s\":\"q\\\"b\\\\s/n\\nt\\t caf\u00e9 \u20ac\",\"n\":[0,-3,0.1,1e300,-2.5e-7,"
+		"123456789012,0.30000000000000004],\"b\":[true,false,null],\"o\":{},\"a\":[[]]}";
+	cJSON *value = cJSON_Parse(text);
+	char *want = cJSON_PrintUnformatted(value);
+	ws_buf op = WS_BUF_INIT(1 << 16);
+	ws_patch p;
+	ws_err err;
+
+	(void)state;
+	assert_non_null(value);
+	ws_patch_init(&p);
+	assert_int_equal(ws_patch_op(&p, "add", path, 3, value, &err), 0);
+	assert_int_equal(ws_buf_printf(&op, &err, "[{\"op\":\"add\",\"path\":"
+						 "\"/metadata/annotations/x\",\"value\":%s}]", want), 0);
+	assert_string_equal(ws_patch_text(&p), op.data);
+	ws_buf_release(&op);
+	free(want);
 	ws_patch_release(&p);
 }
 
@@ -135,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_put_keys),
 		cmocka_unit_test(test_ops_and_base64),
+		cmocka_unit_test(test_values_as_cjson_prints_them),
 		cmocka_unit_test(test_base64_vectors),
 	};
 

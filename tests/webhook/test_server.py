@@ -86,6 +86,69 @@ def test_keep_alive_many_requests_one_connection(webhook):
     conn.close()
 
 
+# ---- the transport: read-ahead, one TLS record per reply, coalescing -----------
+
+def _request(path, body=b"", method="POST", extra=b""):
+    return (b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n%s\r\n" % (method.encode(), path.encode(), len(body), extra)
+            + body)
+
+
+def _read_reply(f, head=False):
+    """One HTTP/1.1 reply from a buffered reader: (status, headers, body);
+    a reply to HEAD has no body."""
+    status = int(f.readline().split()[1])
+    headers = {}
+    while True:
+        line = f.readline().decode().strip()
+        if not line:
+            break
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, b"" if head else f.read(int(headers.get("content-length", 0)))
+
+
+def test_pipelined_requests_to_a_slow_reader(webhook):
+    """Requests sent back to back and their replies read only once the
+    server's socket has filled up (a small receive window): every reply
+    arrives, whole and in order."""
+    n = 30
+    bodies = []
+    for i in range(n):
+        review = namespace_review(NS)
+        review["request"]["uid"] = "u-%d" % i
+        bodies.append(json.dumps(review).encode())
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(20)
+    raw.connect(("127.0.0.1", webhook.port))
+    with webhook.ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+        s.sendall(b"".join(_request("/mutate", b) for b in bodies)
+                  + _request("/healthz", method="HEAD") + _request("/healthz", method="GET"))
+        time.sleep(0.5)
+        f = s.makefile("rb")
+        for i in range(n):
+            status, _, body = _read_reply(f)
+            resp = json.loads(body)["response"]
+            assert status == 200 and resp["uid"] == "u-%d" % i and resp["patch"]
+        status, headers, _ = _read_reply(f, head=True)
+        assert status == 200 and headers["content-length"] == "3"
+        status, _, body = _read_reply(f)
+        assert status == 200 and body == b"ok\n"
+    assert_alive(webhook)
+
+
+def test_reply_then_close(webhook):
+    """A client that asks to close gets its whole reply, then the close."""
+    body = json.dumps(namespace_review(NS)).encode()
+    with raw_tls(webhook.port, webhook.ctx) as s:
+        s.sendall(_request("/mutate", body, extra=b"Connection: close\r\n"))
+        f = s.makefile("rb")
+        status, _, data = _read_reply(f)
+        assert status == 200 and json.loads(data)["response"]["patch"]
+        assert f.read() == b""
+
+
 # ---- bad input ---------------------------------------------------------------
 
 BAD_BODIES = [

@@ -1,0 +1,39 @@
+/* jsondoc.h - a read-only JSON document parsed into one arena: the tree is
+ * made of ordinary cJSON nodes (every cJSON reader works on it), but its
+ * nodes and strings are carved from a few large blocks instead of one
+ * malloc each, and released all at once. For the admission webhook, which
+ * parses a review, reads it and throws it away on every request: parsing
+ * this way costs a fraction of cJSON_Parse plus cJSON_Delete.
+ *
+ * Accepts exactly what cJSON_ParseWithLengthOpts(data, len, &end, 0)
+ * accepts (1.7.15, including its leniencies: a leading UTF-8 BOM, bytes up
+ * to 0x20 as white space, numbers as strtod reads them, text after the
+ * first value ignored) and builds the same tree (tests/unit/test_jsondoc.c
+ * compares them), with a cap on nesting instead of cJSON's 1000.
+ *
+ * Ownership: the document owns every node and string of its tree. Never
+ * pass a node to cJSON_Delete or attach it to another tree; cJSON_Duplicate
+ * makes an ordinary copy.
+ */
+#ifndef WS_JSONDOC_H
+#define WS_JSONDOC_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "error.h"
+
+typedef struct ws_json_doc {
+	cJSON *root;
+	int too_deep;              /* after a failure: the nesting cap was hit */
+	struct ws_json_block *blocks;
+} ws_json_doc;
+
+/* Parse len bytes (need not be NUL-terminated), refusing nesting deeper
+ * than max_depth arrays and objects. On failure doc is empty, err says
+ * where the text stops being JSON ("invalid JSON at byte 12") or that it
+ * is nested too deep ("nested deeper than 256 levels", doc->too_deep). */
+int ws_json_doc_parse(ws_json_doc *doc, const char *data, size_t len, int max_depth, ws_err *err);
+void ws_json_doc_release(ws_json_doc *doc);
+
+#endif

@@ -1,0 +1,50 @@
+/* fuzz_jsondoc.c - libFuzzer target, differential: the arena parser of
+ * jsondoc.h must accept exactly what cJSON_ParseWithLengthOpts accepts and
+ * build the same tree, and never read past the input. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsondoc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int same_tree(const cJSON *a, const cJSON *b)
+{
+	const cJSON *x, *y;
+
+	if ((a->type & 0xFF) != (b->type & 0xFF) || a->valueint != b->valueint ||
+	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
+	    !a->string != !b->string || (a->string && strcmp(a->string, b->string) != 0) ||
+	    !a->valuestring != !b->valuestring ||
+	    (a->valuestring && strcmp(a->valuestring, b->valuestring) != 0) ||
+	    !a->child != !b->child || (a->child && a->child->prev == NULL))
+		return 0;
+	for (x = a->child, y = b->child; x && y; x = x->next, y = y->next)
+		if (!same_tree(x, y) || (!x->next && x != a->child->prev))
+			return 0;
+	return !x && !y;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* a copy of exactly size bytes, so that ASan catches any read past it */
+	char *text = malloc(size ? size : 1);
+	const char *end = NULL;
+	cJSON *want;
+	ws_json_doc doc;
+	int rc;
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	want = cJSON_ParseWithLengthOpts(text, size, &end, 0);
+	rc = ws_json_doc_parse(&doc, text, size, 1000, NULL);
+	if (!want != (rc != 0) || (want && !same_tree(want, doc.root)))
+		abort();
+	cJSON_Delete(want);
+	ws_json_doc_release(&doc);
+	free(text);
+	return 0;
+}

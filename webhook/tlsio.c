@@ -1,0 +1,136 @@
+/* tlsio.c - read-ahead and write-coalescing transport for GnuTLS (see tlsio.h). */
+#include "tlsio.h"
+
+#include <errno.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* GnuTLS flushes at most 32 buffers per push (MAX_QUEUE); one more for the held record. */
+#define PUSH_IOV_MAX 33
+
+static ssize_t pull(gnutls_transport_ptr_t p, void *data, size_t len)
+{
+	wh_tlsio *t = p;
+	size_t n;
+
+	if (t->ahead_off == t->ahead_len) {
+		ssize_t got;
+
+		if (len >= sizeof(t->ahead))
+			return recv(t->fd, data, len, 0);
+		got = recv(t->fd, t->ahead, sizeof(t->ahead), 0);
+		if (got <= 0)
+			return got;
+		t->ahead_off = 0;
+		t->ahead_len = (size_t)got;
+	}
+	n = t->ahead_len - t->ahead_off;
+	if (n > len)
+		n = len;
+	memcpy(data, t->ahead + t->ahead_off, n);
+	t->ahead_off += n;
+	return (ssize_t)n;
+}
+
+/* GnuTLS's own would poll the transport pointer as if it were the socket.
+ * It only waits in blocking handshakes, which libmicrohttpd's non-blocking
+ * sessions never do, but must be right if it ever does. */
+static int pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
+{
+	wh_tlsio *t = p;
+	struct pollfd pfd = {t->fd, POLLIN, 0};
+
+	if (t->ahead_off < t->ahead_len)
+		return 1;
+	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
+static ssize_t push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
+{
+	wh_tlsio *t = p;
+	struct iovec v[PUSH_IOV_MAX];
+	struct msghdr msg = {0};
+	size_t pending = t->held_len - t->held_off, total = 0;
+	ssize_t sent;
+	int i, n = 0;
+
+	for (i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (t->hold) {
+		t->hold = 0;
+		if (!pending && total <= sizeof(t->held)) {
+			t->held_off = t->held_len = 0;
+			for (i = 0; i < iovcnt; i++) {
+				memcpy(t->held + t->held_len, iov[i].iov_base, iov[i].iov_len);
+				t->held_len += iov[i].iov_len;
+			}
+			return (ssize_t)total;
+		}
+	}
+	if (pending) {
+		v[n].iov_base = t->held + t->held_off;
+		v[n++].iov_len = pending;
+	}
+	for (i = 0; i < iovcnt && n < PUSH_IOV_MAX; i++)
+		v[n++] = iov[i];
+	msg.msg_iov = v;
+	msg.msg_iovlen = (size_t)n;
+	sent = sendmsg(t->fd, &msg, MSG_NOSIGNAL);
+	if (sent < 0 || !pending)
+		return sent;
+	if ((size_t)sent < pending)
+		t->held_off += (size_t)sent;
+	else
+		t->held_off = t->held_len = 0;
+	if ((size_t)sent <= pending) {
+		/* None of this record went: the socket is full. GnuTLS keeps
+		 * the record and libmicrohttpd retries it on EPOLLOUT. */
+		errno = EAGAIN;
+		return -1;
+	}
+	return sent - (ssize_t)pending;
+}
+
+void wh_tlsio_attach(wh_tlsio *t, gnutls_session_t session, int fd)
+{
+	t->session = session;
+	t->fd = fd;
+	gnutls_transport_set_ptr(session, t);
+	gnutls_transport_set_pull_function(session, pull);
+	gnutls_transport_set_pull_timeout_function(session, pull_timeout);
+	gnutls_transport_set_vec_push_function(session, push);
+}
+
+void wh_tlsio_reply(wh_tlsio *t, size_t body, int last)
+{
+	int queued = -1;
+
+	if (!t->session)
+		return;
+	if (!last && body <= WH_TLSIO_ONE_RECORD_BODY &&
+	    ioctl(t->fd, SIOCOUTQ, &queued) == 0 && queued == 0) {
+		gnutls_record_cork(t->session);
+		t->corked = 1;
+	} else {
+		t->hold = 1;
+	}
+}
+
+int wh_tlsio_reply_sent(wh_tlsio *t, ws_err *err)
+{
+	int rc;
+
+	if (!t->corked)
+		return 0;
+	t->corked = 0;
+	rc = gnutls_record_uncork(t->session, 0);
+	if (rc >= 0)
+		return 0;
+	shutdown(t->fd, SHUT_RDWR);
+	return ws_fail(err, WS_E_TRANSPORT, "cannot send a reply (%s): closing the connection",
+		       gnutls_strerror(rc));
+}
