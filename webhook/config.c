@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,10 +125,23 @@ static cJSON *overlay_list(cJSON *overlay, const char *key, const char *value)
 	return list;
 }
 
+/* The CPUs this process may use: its affinity mask (a cpuset), capped by a
+ * cgroup v2 CPU limit (cpu.max "QUOTA PERIOD", rounded up), as a pod with
+ * resources.limits.cpu has. More workers than that only take turns. */
 static long cpu_count(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+							       : sysconf(_SC_NPROCESSORS_ONLN);
+	FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+	long quota, period;
 
+	if (f) {
+		if (fscanf(f, "%ld %ld", &quota, &period) == 2 && quota > 0 && period > 0 &&
+		    (quota + period - 1) / period < n)
+			n = (quota + period - 1) / period;
+		fclose(f);
+	}
 	return n > 0 ? n : 1;
 }
 

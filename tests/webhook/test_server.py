@@ -3,6 +3,8 @@
 afterwards), idle and slow clients, metrics, decision logs, certificate
 rotation under load without a lost request, and SIGTERM draining."""
 import json
+import os
+import re
 import signal
 import socket
 import ssl
@@ -13,7 +15,7 @@ import time
 import pytest
 
 from whlib import (namespace_review, raw_tls, read_http_response, run_certs, tls_context,
-                   wait_for, Webhook, base_args)
+                   wait_for, Webhook, WEBHOOK, base_args)
 
 NS = "flyte-ws-demo-001"
 
@@ -507,6 +509,27 @@ def test_sigterm_idle_exits_fast(start_webhook):
 
 
 # ---- command line ------------------------------------------------------------
+
+def _threads(w):
+    for line in w.logs():
+        m = re.match(r"listening on port \d+ \((\d+) threads", line.get("msg", ""))
+        if m:
+            return int(m.group(1))
+    raise AssertionError("no start-up line in %s" % w.logs())
+
+
+def test_default_threads_follow_the_cpus_it_may_use(start_webhook, certs, tmp_path):
+    usable = len(os.sched_getaffinity(0))
+    assert _threads(start_webhook()) == min(usable, 256) or usable > 256
+    pinned = Webhook(["-c", str(min(os.sched_getaffinity(0))), WEBHOOK] + base_args(certs),
+                     tmp_path, certs / "ca.crt", program="/usr/bin/taskset")
+    try:
+        assert _threads(pinned) == 1
+        assert pinned.post("/healthz", b"", method="GET")[0] == 200
+    finally:
+        pinned.stop()
+    assert _threads(start_webhook("--threads", "3")) == 3
+
 
 def test_help_and_bad_flags(certs):
     from whlib import WEBHOOK
