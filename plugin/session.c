@@ -123,17 +123,28 @@ void session_close(struct session *s)
 int prompt_line(const char *question, const char *def, char *out, size_t size)
 {
 	size_t n;
+	int c;
 
-	if (def && *def)
-		printf("%s [%s]: ", question, def);
-	else
-		printf("%s: ", question);
-	fflush(stdout);
-	if (!fgets(out, (int)size, stdin)) {
-		putchar('\n');
-		return -1;
+	for (;;) {
+		if (def && *def)
+			printf("%s [%s]: ", question, def);
+		else
+			printf("%s: ", question);
+		fflush(stdout);
+		if (!fgets(out, (int)size, stdin)) {
+			putchar('\n');
+			return -1;
+		}
+		n = strlen(out);
+		if (n == 0 || out[n - 1] == '\n' || feof(stdin))
+			break;
+		/* Longer than the buffer: drop the rest of the line, ask again. */
+		while ((c = getchar()) != EOF && c != '\n')
+			;
+		printf("  that answer is too long (at most %zu characters)\n", size - 2);
+		if (c == EOF)
+			return -1;
 	}
-	n = strlen(out);
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
 		out[--n] = '\0';
 	if (!n && def)

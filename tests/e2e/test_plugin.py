@@ -333,8 +333,12 @@ def test_interactive_cancel_creates_nothing(c):
                  "--owner", "alice@company.com", "--member", "bob=viewer", "--service", "flyte",
                  "--tier", "small"])
     t.expect("Create this workspace? [y/N]: ")
+    t.send("y" * 40)  # one over-long answer is dropped whole, not read as several
+    t.expect("that answer is too long")
+    t.expect("Create this workspace? [y/N]: ")
     t.send("n")
     assert t.wait() == 1
+    assert "please answer" not in t.buf
     assert "cancelled: nothing was created" in t.buf
     assert snapshot(c) == before
 
