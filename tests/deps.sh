@@ -16,7 +16,14 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
+check_kubectl() {
+	if ! command -v kubectl >/dev/null 2>&1; then
+		echo "make deps: kubectl is not on PATH; the e2e tests need the real kubectl" >&2
+		exit 1
+	fi
+}
 if [ -z "$missing" ]; then
+	check_kubectl
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -29,7 +36,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-if ! command -v kubectl >/dev/null 2>&1; then
-	echo "make deps: kubectl is not on PATH; the e2e tests need the real kubectl" >&2
-	exit 1
-fi
+check_kubectl

@@ -22,7 +22,7 @@ import pytest
 
 CLUSTER_DIR = Path(__file__).resolve().parent
 ROOT = CLUSTER_DIR.parent.parent
-KUBECTL = "/usr/bin/kubectl"
+KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
 # kubectl's own commands; anything else is a plugin (kubectl-<name> on PATH),
 # which gets no --cache-dir (kubectl refuses flags before a plugin name).
