@@ -290,6 +290,13 @@ static int print_created(const struct cli *cli, const struct session *s, const w
 		cJSON_Delete(o);
 		return rc;
 	}
+	if (s->prov.dry_run) {
+		printf("\n%s (server dry run: nothing was persisted).\n\n",
+		       existed ? "The workspace exists; this request would bring it to the plan"
+			       : "The workspace would be created");
+		print_summary(stdout, &s->platform, r);
+		return 0;
+	}
 	printf("\n%s\n\n", existed ? "Workspace already existed; it now matches this request."
 				   : "Workspace created.");
 	print_summary(stdout, &s->platform, r);
@@ -395,8 +402,6 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		rc = cli_err(1, &err);
 		goto out_plan;
 	}
-	if (sess.prov.dry_run && !cli->output)
-		printf("\n(server dry run: the API server checked every object; nothing was persisted)\n");
 	rc = print_created(cli, &sess, &record, existed, &err) ? cli_err(1, &err) : 0;
 out_plan:
 	ws_plan_release(&plan);

@@ -955,7 +955,8 @@ static int apply_flyte(struct run *run, const ws_plan *plan, ws_err *err)
 			return flyte_fail(err, plan, &plan->flyte[0], "register");
 		}
 		run->project_registered = !p->dry_run;
-		report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_CREATED, NULL);
+		report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_CREATED,
+		       p->dry_run ? "not checked: Flyte Admin has no dry run" : NULL);
 		if (p->dry_run) {
 			size_t j;
 
@@ -1345,7 +1346,8 @@ int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err)
 		if (allocate(p, r, slug, used, err))
 			return -1;
 		snprintf(subject, sizeof(subject), "configmap/%s", r->workspace_id);
-		report(p, WS_STEP_RECORD, subject, WS_OUT_CREATED, "workspace id allocated");
+		report(p, WS_STEP_RECORD, subject, WS_OUT_CREATED,
+		       p->dry_run ? "server dry run: the id is not reserved" : "workspace id allocated");
 		if (!p->dry_run)
 			push_undo(&run, WS_STEP_RECORD, &WS_KIND_CONFIGMAP, p->platform->system_namespace,
 				  r->workspace_id, NULL);

@@ -625,6 +625,12 @@ def test_server_dry_run_persists_nothing(c):
     assert "namespace/flyte-ws-dry-server-001 created" in r.stdout
     assert "resourcequota/ws-dry-server-001-quota created (not checked by the server" in r.stdout
     assert "nothing was persisted" in r.stdout
+    assert "The workspace would be created (server dry run" in r.stdout
+    assert "configmap/ws-dry-server-001 created (server dry run: the id is not reserved)" \
+        in r.stdout
+    assert "flyte project/ws-dry-server-001 created (not checked: Flyte Admin has no dry run)" \
+        in r.stdout
+    assert "Workspace created." not in r.stdout and "Next:" not in r.stdout
     assert snapshot(c) == before
 
 
