@@ -51,6 +51,14 @@ PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 NAMESPACES = kr.lookup("", "v1", "namespaces")
 
 
+
+class _OptionsKind:
+    """The group and kind errs.invalid names for a request's options."""
+    group = "meta.k8s.io"
+
+    def __init__(self, kind):
+        self.kind = kind
+
 class Cluster:
     """Everything the handlers share."""
 
@@ -470,9 +478,29 @@ class Handler(BaseHTTPRequestHandler):
         if fv not in ("Strict", "Warn", "Ignore"):
             raise errs.bad_request("fieldValidation: Unsupported value: \"%s\": supported "
                                    "values: \"Ignore\", \"Strict\", \"Warn\"" % fv)
-        ctx = kube_api.Ctx(self.user, dry == "All", fv, p.get("fieldManager") or "")
+        manager = p.get("fieldManager") or ""
+        options = {"POST": "CreateOptions", "PUT": "UpdateOptions",
+                   "PATCH": "PatchOptions"}.get(self.command)
+        if options:
+            self._check_field_manager(options, manager)
+        ctx = kube_api.Ctx(self.user, dry == "All", fv, manager)
         ctx.warnings = self.warnings
         return ctx
+
+    @staticmethod
+    def _check_field_manager(options, manager):
+        """apimachinery's ValidateFieldManager: at most 128 bytes, printable."""
+        problems = []
+        if len(manager.encode()) > 128:
+            problems.append(errs.FieldError("TooLong", "fieldManager", manager,
+                                            "may not be more than 128 bytes"))
+        for i, ch in enumerate(manager):
+            if not ch.isprintable():
+                problems.append(errs.FieldError("Invalid", "fieldManager", manager,
+                                                "invalid character U+%04X (at position %d)"
+                                                % (ord(ch), i)))
+        if problems:
+            raise errs.invalid(_OptionsKind(options), "", problems)
 
     def resource(self, method, rp, raw, accept):
         c = self.cluster
@@ -539,9 +567,8 @@ class Handler(BaseHTTPRequestHandler):
         elif verb == "patch":
             ptype, patch = self.decode_body(raw, allow_patch=True)
             if ptype == "apply" and not ctx.field_manager:
-                raise errs.bad_request("PatchOptions.meta.k8s.io \"\" is invalid: "
-                                       "fieldManager: Required value: is required for "
-                                       "apply patch")
+                raise errs.invalid(_OptionsKind("PatchOptions"), "", [errs.FieldError(
+                    "Required", "fieldManager", detail="is required for apply patch")])
             obj, created = api.patch(ctx, res, ns, rp.name, ptype, patch, rp.subresource)
             self.send_object(201 if created else 200, res, obj, accept)
         elif verb == "delete":

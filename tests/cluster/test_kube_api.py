@@ -200,6 +200,25 @@ def test_patch_types(cluster, ns):
                        content_type="application/strategic-merge-patch+json")[0] == 415
 
 
+def test_field_manager_is_validated(cluster, ns):
+    status, body = cluster.api("POST", CM % ns + "?fieldManager=" + "m" * 129, cm("fm1"))
+    assert status == 422, body
+    assert body["message"] == ('CreateOptions.meta.k8s.io "" is invalid: fieldManager: '
+                               'Too long: may not be more than 128 bytes')
+    assert body["details"]["causes"][0]["reason"] == "FieldValueTooLong"
+    status, _ = cluster.api("POST", CM % ns + "?fieldManager=" + "m" * 128, cm("fm1"))
+    assert status == 201
+    status, body = cluster.api("PUT", CM % ns + "/fm1?fieldManager=a%09b", cm("fm1"))
+    assert status == 422 and body["message"].startswith(
+        'UpdateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\\tb": '
+        "invalid character U+0009"), body
+    status, body = cluster.api("PATCH", CM % ns + "/fm1", cm("fm1"),
+                               content_type="application/apply-patch+yaml")
+    assert status == 422
+    assert body["message"] == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
+                               "Required value: is required for apply patch")
+
+
 def test_generate_name_dry_run_and_defaults(cluster, ns):
     status, obj = cluster.api("POST", CM % ns, {"metadata": {"generateName": "gen-"}})
     assert status == 201
