@@ -6,6 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
+static int is_alnum_lower(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int is_alnum(char c)
+{
+	return is_alnum_lower(c) || (c >= 'A' && c <= 'Z');
+}
+
 /* ---- transliteration -------------------------------------------------- */
 
 /* U+00C0..U+00FF; "" means "not a letter" (becomes a separator). */
@@ -45,9 +55,14 @@ static const char *const cyrillic[32] = {
 	"r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
 };
 
-/* ASCII letters/digits for one code point, or "" for a separator. */
+/* ASCII letters/digits for one code point, "" for a separator, or NULL for
+ * a code point that is dropped: a combining mark (U+0300..U+036F) belongs to
+ * the letter before it, so "Re\u0301sume\u0301" gives the same slug as
+ * "R\u00e9sum\u00e9". Full-width forms (U+FF01..U+FF5E) count as ASCII. */
 static const char *translit(uint32_t cp, char ascii[2])
 {
+	if (cp >= 0xFF01 && cp <= 0xFF5E)
+		cp -= 0xFEE0;
 	if (cp < 0x80) {
 		if (cp >= 'A' && cp <= 'Z')
 			cp += 'a' - 'A';
@@ -58,6 +73,8 @@ static const char *translit(uint32_t cp, char ascii[2])
 		}
 		return "";
 	}
+	if (cp >= 0x300 && cp <= 0x36F)
+		return NULL;
 	if (cp >= 0xC0 && cp <= 0xFF)
 		return latin1[cp - 0xC0];
 	if (cp >= 0x100 && cp <= 0x17F)
@@ -71,39 +88,50 @@ static const char *translit(uint32_t cp, char ascii[2])
 	return "";
 }
 
-/* Decode one UTF-8 sequence; invalid bytes decode as U+FFFD, one byte long. */
-static uint32_t utf8_next(const unsigned char **p)
+/* Decode one UTF-8 sequence at s as RFC 3629 has it (no overlong forms, no
+ * surrogates, nothing above U+10FFFF); returns its length, 0 if invalid.
+ * Never reads past a NUL: a NUL is not a continuation byte. */
+static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
 {
-	const unsigned char *s = *p;
-	uint32_t cp;
-	int n, i;
+	uint32_t c, min;
+	size_t n, i;
 
 	if (s[0] < 0x80) {
-		*p = s + 1;
-		return s[0];
+		*cp = s[0];
+		return 1;
 	}
-	if ((s[0] & 0xE0) == 0xC0) {
-		n = 1;
-		cp = s[0] & 0x1F;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		n = 2;
-		cp = s[0] & 0x0F;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		n = 3;
-		cp = s[0] & 0x07;
-	} else {
-		*p = s + 1;
-		return 0xFFFD;
+	if ((s[0] & 0xE0) == 0xC0)
+		n = 2, c = s[0] & 0x1F, min = 0x80;
+	else if ((s[0] & 0xF0) == 0xE0)
+		n = 3, c = s[0] & 0x0F, min = 0x800;
+	else if ((s[0] & 0xF8) == 0xF0)
+		n = 4, c = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3F);
 	}
-	for (i = 1; i <= n; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			*p = s + 1;
-			return 0xFFFD;
-		}
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	*p = s + n + 1;
-	return cp;
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* The message quotes no input: the bytes are what is wrong with it. */
+int ws_check_utf8(const char *s, const char *what, ws_err *err)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t n;
+
+	for (; *p; p += n)
+		if (!(n = utf8_decode(p, &cp)))
+			return ws_fail(err, WS_E_INVALID,
+				       "%s is not valid UTF-8 (byte 0x%02x at offset %zu)", what, *p,
+				       (size_t)(p - (const unsigned char *)s));
+	return 0;
 }
 
 /* ---- slug and id -------------------------------------------------------- */
@@ -116,12 +144,24 @@ int ws_slugify(const char *name, size_t max_len, char *out, size_t outsz, ws_err
 
 	if (outsz == 0)
 		return ws_fail(err, WS_E_INTERNAL, "slug buffer too small");
+	if (!name || !*name)
+		return ws_fail(err, WS_E_INVALID, "the workspace name is empty");
+	if (ws_check_utf8(name, "the workspace name", err))
+		return -1;
+	if (max_len == 0)
+		return ws_fail(err, WS_E_INVALID,
+			       "the namespace template leaves no room for a workspace id");
 	if (max_len > outsz - 1)
 		max_len = outsz - 1;
 	while (*p && len < max_len) {
 		char ascii[2];
-		const char *t = translit(utf8_next(&p), ascii);
+		uint32_t cp;
+		const char *t;
 
+		p += utf8_decode(p, &cp);
+		t = translit(cp, ascii);
+		if (!t)
+			continue;
 		if (!*t) {
 			pending_dash = len > 0;
 			continue;
@@ -136,13 +176,10 @@ int ws_slugify(const char *name, size_t max_len, char *out, size_t outsz, ws_err
 	while (len > 0 && out[len - 1] == '-')
 		len--;
 	out[len] = '\0';
-	if (len == 0) {
-		if (!name || !*name)
-			return ws_fail(err, WS_E_INVALID, "the workspace name is empty");
+	if (len == 0)
 		return ws_fail(err, WS_E_INVALID,
 			       "name '%s' has no letters or digits to build an id from "
 			       "(use a-z, 0-9, or Latin, Greek or Cyrillic letters)", name);
-	}
 	return 0;
 }
 
@@ -398,20 +435,48 @@ enum ws_ns_kind ws_ns_classify(const ws_ns_template *t, const char *const *domai
 	return WS_NS_WORKSPACE;
 }
 
-size_t ws_slug_max(const ws_ns_template *t, const char *const *domains, size_t ndomains)
+/* The longest of the template's domains ("" without {{ domain }}). */
+static const char *longest_domain(const ws_ns_template *t, const char *const *domains,
+				  size_t ndomains)
 {
-	size_t fixed = strlen(t->lit[0]) + strlen(t->lit[1]) + strlen(t->lit[2]);
-	size_t longest = 0, i, id_max, bucket_id_max = WS_DNS_LABEL_MAX - strlen("-data");
+	const char *longest = "";
+	size_t i;
 
 	if (t->has_domain)
 		for (i = 0; i < ndomains; i++)
-			if (strlen(domains[i]) > longest)
-				longest = strlen(domains[i]);
+			if (strlen(domains[i]) > strlen(longest))
+				longest = domains[i];
+	return longest;
+}
+
+size_t ws_slug_max(const ws_ns_template *t, const char *const *domains, size_t ndomains)
+{
+	size_t fixed = strlen(t->lit[0]) + strlen(t->lit[1]) + strlen(t->lit[2]);
+	size_t longest = strlen(longest_domain(t, domains, ndomains));
+	size_t id_max, bucket_id_max = WS_DNS_LABEL_MAX - strlen("-data");
+
 	id_max = WS_DNS_LABEL_MAX > fixed + longest ? WS_DNS_LABEL_MAX - fixed - longest : 0;
 	if (id_max > bucket_id_max)
 		id_max = bucket_id_max;
 	/* "ws-" + slug + "-NNN" */
 	return id_max > 7 ? id_max - 7 : 0;
+}
+
+int ws_slug_room(const ws_ns_template *t, const char *const *domains, size_t ndomains,
+		 size_t *max, ws_err *err)
+{
+	const char *longest = longest_domain(t, domains, ndomains);
+
+	*max = ws_slug_max(t, domains, ndomains);
+	if (*max > 0)
+		return 0;
+	if (*longest)
+		return ws_fail(err, WS_E_INVALID,
+			       "namespace template '%s' leaves no room for a workspace id "
+			       "(at most 63 characters with domain '%s')", t->text, longest);
+	return ws_fail(err, WS_E_INVALID,
+		       "namespace template '%s' leaves no room for a workspace id (at most 63 characters)",
+		       t->text);
 }
 
 /* ---- users and derived names ---------------------------------------------- */
@@ -420,9 +485,56 @@ int ws_user_part(const char *user, char out[WS_NAME_BUF], ws_err *err)
 {
 	if (!user || !*user)
 		return ws_fail(err, WS_E_INVALID, "a member has an empty user id");
+	if (ws_check_utf8(user, "a member's user id", err))
+		return -1;
 	if (ws_slugify(user, WS_DNS_LABEL_MAX, out, WS_NAME_BUF, NULL))
 		return ws_fail(err, WS_E_INVALID,
 			       "user '%s' has no letters or digits to build object names from", user);
+	return 0;
+}
+
+/* ---- GCP service account id -------------------------------------------------- */
+
+/* 32-bit FNV-1a: short, stable on every platform, good enough to tell apart
+ * the few ids that share a 21-character prefix. */
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+int ws_gcp_sa_id(const char *id, char out[WS_NAME_BUF], ws_err *err)
+{
+	size_t n = strlen(id), keep = WS_GCP_SA_MAX - 9; /* room for "-" + 8 hex digits */
+
+	if (n <= WS_GCP_SA_MAX) {
+		snprintf(out, WS_NAME_BUF, "%s", id);
+	} else {
+		while (keep > 0 && id[keep - 1] == '-')
+			keep--;
+		snprintf(out, WS_NAME_BUF, "%.*s-%08x", (int)keep, id, (unsigned)fnv1a(id));
+	}
+	return ws_check_gcp_sa_id(out, err);
+}
+
+int ws_check_gcp_sa_id(const char *s, ws_err *err)
+{
+	size_t i, n = strlen(s);
+
+	if (n > WS_GCP_SA_MAX)
+		return ws_fail(err, WS_E_INVALID,
+			       "GCP service account id '%s' is longer than 30 characters", s);
+	for (i = 0; i < n; i++)
+		if (!is_alnum_lower(s[i]) && s[i] != '-')
+			break;
+	if (n < WS_GCP_SA_MIN || i < n || !(s[0] >= 'a' && s[0] <= 'z') || s[n - 1] == '-')
+		return ws_fail(err, WS_E_INVALID,
+			       "GCP service account id '%s' is invalid: 6 to 30 lower-case letters, "
+			       "digits and '-', starting with a letter and not ending with '-'",
+			       s);
 	return 0;
 }
 
@@ -466,16 +578,6 @@ int ws_name(enum ws_name_kind kind, const char *id, const char *user_part,
 }
 
 /* ---- validators ------------------------------------------------------------ */
-
-static int is_alnum_lower(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static int is_alnum(char c)
-{
-	return is_alnum_lower(c) || (c >= 'A' && c <= 'Z');
-}
 
 int ws_check_dns_label(const char *s, const char *what, ws_err *err)
 {
@@ -578,6 +680,8 @@ int ws_check_email(const char *s, ws_err *err)
 {
 	const char *at = strchr(s, '@'), *p, *label;
 
+	if (ws_check_utf8(s, "e-mail address", err))
+		return -1;
 	if (!at || at == s || strchr(at + 1, '@') || strlen(s) > 254)
 		goto bad;
 	for (p = s; p < at; p++)

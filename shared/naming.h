@@ -3,6 +3,7 @@
  * workspace id  ws-<slug>-<NNN>  (also the Flyte project id)
  * namespace     rendered from a template, default "flyte-{{ project }}"
  * derived names quota, roles, bindings, runner service account, bucket, ...
+ * GCP identity  the runner's GCP service account id (GKE Workload Identity)
  *
  * Nothing else in the code base builds one of these names by hand. All
  * functions are pure; output buffers are caller-owned and sized with
@@ -20,14 +21,18 @@
 #define WS_NAME_BUF 64     /* fits any DNS label + NUL */
 #define WS_LONG_NAME_BUF 254 /* fits any DNS subdomain + NUL */
 #define WS_SEQ_MAX 999
+#define WS_GCP_SA_MIN 6
+#define WS_GCP_SA_MAX 30
 #define WS_DEFAULT_NS_TEMPLATE "flyte-{{ project }}"
 
 /* ---- slug and workspace id ------------------------------------------ */
 
 /* Turn a human name into a slug: lower case, Latin/Greek/Cyrillic letters
- * transliterated to ASCII, every run of other characters turned into one
- * '-', trimmed of '-', then cut to at most max_len characters (never ending
- * in '-'). Fails with a reason when nothing usable is left. */
+ * transliterated to ASCII, full-width ASCII forms mapped to ASCII, combining
+ * marks (U+0300..U+036F) dropped, every run of other characters turned into
+ * one '-', trimmed of '-', then cut to at most max_len characters (never
+ * ending in '-'). Fails with a reason when name is not valid UTF-8, when
+ * max_len is 0, or when nothing usable is left. */
 int ws_slugify(const char *name, size_t max_len, char *out, size_t outsz, ws_err *err);
 
 /* 1 when s is a well-formed slug: [a-z0-9]+(-[a-z0-9]+)* */
@@ -73,8 +78,14 @@ enum ws_ns_kind ws_ns_classify(const ws_ns_template *t, const char *const *domai
 			       char domain[WS_NAME_BUF], ws_err *why);
 
 /* The longest slug for which every derived name stays valid: the namespace
- * for the longest domain, the bucket, the Flyte project id. */
+ * for the longest domain, the bucket, the Flyte project id. 0 when the
+ * template leaves no room for an id at all. */
 size_t ws_slug_max(const ws_ns_template *t, const char *const *domains, size_t ndomains);
+
+/* ws_slug_max into *max, failing with a reason that names the template (and
+ * its longest domain) when that is 0. */
+int ws_slug_room(const ws_ns_template *t, const char *const *domains, size_t ndomains,
+		 size_t *max, ws_err *err);
 
 /* ---- users and derived names ---------------------------------------- */
 
@@ -97,13 +108,31 @@ enum ws_name_kind {
 int ws_name(enum ws_name_kind kind, const char *id, const char *user_part,
 	    char out[WS_LONG_NAME_BUF], ws_err *err);
 
+/* ---- GCP service account ------------------------------------------- */
+
+/* The runner's GCP service account id (the part before '@', 6-30 of
+ * [a-z0-9-], starting with a letter, not ending in '-') for a workspace id:
+ * the id itself when it has at most 30 characters, else its first 21
+ * characters (trailing '-' dropped), '-' and 8 hex digits of a 32-bit FNV-1a
+ * hash of the whole id: "ws-customer-segmentation-analysis-001" ->
+ * "ws-customer-segmentat-<hash>". Fails when the result is not valid. */
+int ws_gcp_sa_id(const char *id, char out[WS_NAME_BUF], ws_err *err);
+
+/* 0 when s is a valid GCP service account id, else -1 with the rule. */
+int ws_check_gcp_sa_id(const char *s, ws_err *err);
+
 /* ---- validators (Kubernetes and Flyte rules) ------------------------ */
+
+/* 0 when s is valid UTF-8 (RFC 3629), else -1 with "<what> is not valid
+ * UTF-8 (byte 0x.. at offset N)"; the message never quotes s. */
+int ws_check_utf8(const char *s, const char *what, ws_err *err);
 
 /* `what` names the thing in the message ("namespace", "label value"). */
 int ws_check_dns_label(const char *s, const char *what, ws_err *err);
 int ws_check_dns_subdomain(const char *s, const char *what, ws_err *err);
 int ws_check_label_key(const char *s, ws_err *err);
 int ws_check_label_value(const char *s, ws_err *err);
+/* Also refuses input that is not valid UTF-8. */
 int ws_check_email(const char *s, ws_err *err);
 
 #endif

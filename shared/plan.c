@@ -237,16 +237,34 @@ static cJSON *quota_object(const char *ns, const char *name, const cJSON *labels
 	return o;
 }
 
+/* The runner's cloud identity from the role template. On GCP the part before
+ * '@' must be a valid service account id: the default template uses
+ * {{ gsa }} (ws_gcp_sa_id), and an operator's template that gives anything
+ * else, e.g. {{ id }} for a long id, is refused here, before anything exists. */
 static cJSON *runner_sa(const ws_record *r, const ws_platform *p, const char *ns,
 			const char *name, const cJSON *labels, ws_err *err)
 {
-	const char *keys[] = {"id", "account", "namespace"};
-	const char *vals[] = {r->workspace_id, p->cloud_account, ns};
-	char *role = ws_template_render(p->role_template, keys, vals, 3, err);
+	char gsa[WS_NAME_BUF], account[WS_LONG_NAME_BUF];
+	const char *keys[] = {"id", "account", "namespace", "gsa"};
+	const char *vals[] = {r->workspace_id, p->cloud_account, ns, gsa};
+	char *role;
 	cJSON *o;
+	ws_err why;
 
+	if (ws_gcp_sa_id(r->workspace_id, gsa, err))
+		return NULL;
+	role = ws_template_render(p->role_template, keys, vals, 4, err);
 	if (!role)
 		return NULL;
+	if (strcmp(p->cloud_provider, "gcp") == 0) {
+		snprintf(account, sizeof(account), "%.*s", (int)strcspn(role, "@"), role);
+		if (ws_check_gcp_sa_id(account, &why)) {
+			ws_fail(err, WS_E_INVALID, "cloud.roleTemplate '%s': %s (use {{ gsa }}, the "
+				"workspace id shortened to fit)", p->role_template, why.msg);
+			free(role);
+			return NULL;
+		}
+	}
 	o = new_object(&WS_KIND_SERVICEACCOUNT, ns, name, labels);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(ws_json_get(o, "metadata", NULL),
 							"annotations"),
@@ -384,12 +402,13 @@ static int check_record(const ws_record *r, const ws_platform *p, char parts[][W
 {
 	char slug[WS_NAME_BUF], ns[WS_NAME_BUF];
 	unsigned seq;
-	size_t i, j, owners = 0;
+	size_t i, j, max, owners = 0;
 
-	if (ws_id_parse(r->workspace_id, slug, &seq, err))
+	if (ws_id_parse(r->workspace_id, slug, &seq, err) ||
+	    ws_slug_room(&p->ns_template, (const char *const *)p->domains.items, p->domains.n, &max,
+			 err))
 		return -1;
-	if (strlen(slug) > ws_slug_max(&p->ns_template, (const char *const *)p->domains.items,
-				       p->domains.n))
+	if (strlen(slug) > max)
 		return ws_fail(err, WS_E_INVALID,
 			       "workspace id '%s' is too long for namespace template '%s'",
 			       r->workspace_id, p->ns_template.text);
@@ -398,15 +417,18 @@ static int check_record(const ws_record *r, const ws_platform *p, char parts[][W
 			return -1;
 	if (!r->workspace_name || !*r->workspace_name)
 		return ws_fail(err, WS_E_INVALID, "the workspace name is empty");
+	if (ws_check_utf8(r->workspace_name, "the workspace name", err))
+		return -1;
 	if (ws_check_email(r->owner_email, err))
 		return ws_err_prefix(err, "owner");
 	for (i = 0; i < r->nusers; i++) {
 		const ws_user *u = &r->users[i];
 
-		if (u->email && ws_check_email(u->email, err))
-			return ws_err_prefix(err, "member '%s'", u->user_id);
+		/* the user id first: the messages below quote it */
 		if (ws_user_part(u->user_id, parts[i], err))
 			return -1;
+		if (u->email && ws_check_email(u->email, err))
+			return ws_err_prefix(err, "member '%s'", u->user_id);
 		for (j = 0; j < i; j++)
 			if (strcmp(parts[i], parts[j]) == 0)
 				return ws_fail(err, WS_E_INVALID,
@@ -532,14 +554,15 @@ int ws_record_init(ws_record *r, const ws_platform *p, const char *name, unsigne
 		   const char *owner_email, const char *tier, const char *created_at, ws_err *err)
 {
 	char slug[WS_NAME_BUF], id[WS_NAME_BUF], bucket[WS_LONG_NAME_BUF], local[WS_NAME_BUF];
-	size_t max = ws_slug_max(&p->ns_template, (const char *const *)p->domains.items,
-				 p->domains.n);
+	size_t max;
 	const char *at;
 
 	memset(r, 0, sizeof(*r));
 	if (!name || !*name)
 		return ws_fail(err, WS_E_INVALID, "the workspace name is empty");
-	if (ws_slugify(name, max, slug, sizeof(slug), err) || ws_id_format(slug, seq, id, err) ||
+	if (ws_slug_room(&p->ns_template, (const char *const *)p->domains.items, p->domains.n, &max,
+			 err) ||
+	    ws_slugify(name, max, slug, sizeof(slug), err) || ws_id_format(slug, seq, id, err) ||
 	    ws_name(WS_NAME_BUCKET, id, NULL, bucket, err))
 		return -1;
 	if (ws_check_email(owner_email, err))

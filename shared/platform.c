@@ -56,7 +56,8 @@ static void provider_defaults(ws_platform *p)
 {
 	if (strcmp(p->cloud_provider, "gcp") == 0) {
 		set(&p->role_annotation, "iam.gke.io/gcp-service-account");
-		set(&p->role_template, "{{ id }}@{{ account }}.iam.gserviceaccount.com");
+		/* {{ gsa }}: the id shortened to GCP's 30 characters (ws_gcp_sa_id) */
+		set(&p->role_template, "{{ gsa }}@{{ account }}.iam.gserviceaccount.com");
 		set(&p->storage_scheme, "gs");
 	} else {
 		set(&p->role_annotation, "eks.amazonaws.com/role-arn");

@@ -52,7 +52,9 @@ typedef struct ws_platform {
 	char *cloud_provider;        /* aws | gcp */
 	char *cloud_account;         /* AWS account id or GCP project id */
 	char *role_annotation;       /* runner SA annotation key */
-	char *role_template;         /* its value; {{ id }}, {{ account }}, {{ namespace }} */
+	char *role_template;         /* its value; {{ id }}, {{ account }}, {{ namespace }},
+				      * {{ gsa }} (GCP service account id, ws_gcp_sa_id);
+				      * on gcp the part before '@' must be a valid id */
 	char *storage_scheme;        /* s3 | gs */
 	char *default_tier;
 	ws_tiers tiers;

@@ -54,6 +54,58 @@ static void test_slug_unicode(void **state)
 	slug_is("Sales 🚀 Rocket", 50, "sales-rocket");
 	slug_is("データ 2025", 50, "2025");
 	slug_is("Æsir Œuvre", 50, "aesir-oeuvre");
+	/* combining accents (decomposed spelling) are dropped, not separators */
+	slug_is("Re\xcc\x81sume\xcc\x81 Team", 50, "resume-team");
+	slug_is("Résumé Team", 50, "resume-team");
+	slug_is("Zu\xcc\x88rich a \xcc\x81" "b", 50, "zurich-a-b");
+	/* full-width ASCII forms count as their ASCII letters and digits */
+	slug_is("ｆｕｌｌ Ｗｉｄｔｈ　１２", 50, "full-width-12");
+	slug_is("ＡＢＣ！ｄｅｆ～", 50, "abc-def");
+}
+
+static void slug_fails_exactly(const char *name, size_t max, const char *want)
+{
+	char out[WS_NAME_BUF];
+	ws_err err;
+
+	ws_err_clear(&err);
+	assert_int_equal(ws_slugify(name, max, out, sizeof(out), &err), -1);
+	assert_int_equal(err.kind, WS_E_INVALID);
+	assert_string_equal(err.msg, want);
+}
+
+static void test_utf8(void **state)
+{
+	char part[WS_NAME_BUF];
+	ws_err err;
+
+	(void)state;
+	slug_fails_exactly("Caf\xe9 team", 50,
+			   "the workspace name is not valid UTF-8 (byte 0xe9 at offset 3)");
+	slug_fails_exactly("\xc0\xaf overlong", 50,
+			   "the workspace name is not valid UTF-8 (byte 0xc0 at offset 0)");
+	slug_fails_exactly("ok \xed\xa0\x80 surrogate", 50,
+			   "the workspace name is not valid UTF-8 (byte 0xed at offset 3)");
+	slug_fails_exactly("ab\xe2\x82", 50,
+			   "the workspace name is not valid UTF-8 (byte 0xe2 at offset 2)");
+	slug_fails_exactly("\xf4\x90\x80\x80", 50,
+			   "the workspace name is not valid UTF-8 (byte 0xf4 at offset 0)");
+	slug_fails_exactly("x\x80", 50, "the workspace name is not valid UTF-8 (byte 0x80 at offset 1)");
+	slug_fails_exactly("\xcc\x81\xcc\x81", 50,
+			   "name '\xcc\x81\xcc\x81' has no letters or digits to build an id from "
+			   "(use a-z, 0-9, or Latin, Greek or Cyrillic letters)");
+
+	assert_int_equal(ws_check_utf8("Café 🚀 Ωμέγα", "name", &err), 0);
+	assert_int_equal(ws_check_utf8("\xf4\x8f\xbf\xbf", "name", &err), 0); /* U+10FFFF */
+	assert_int_equal(ws_check_utf8("\xe0\x80\x80", "name", &err), -1);    /* overlong */
+
+	ws_err_clear(&err);
+	assert_int_equal(ws_user_part("b\xe9" "b", part, &err), -1);
+	assert_string_equal(err.msg, "a member's user id is not valid UTF-8 (byte 0xe9 at offset 1)");
+	assert_int_equal(ws_check_email("caf\xe9@example.com", &err), -1);
+	assert_string_equal(err.msg, "e-mail address is not valid UTF-8 (byte 0xe9 at offset 3)");
+	assert_int_equal(ws_check_email("a@ex\xc3" "ample.com", &err), -1);
+	assert_string_equal(err.msg, "e-mail address is not valid UTF-8 (byte 0xc3 at offset 4)");
 }
 
 static void test_slug_errors(void **state)
@@ -218,6 +270,96 @@ static void test_slug_max(void **state)
 	assert_int_equal(ws_slug_max(&t, domains, 3), 38);
 }
 
+static void test_slug_room(void **state)
+{
+	const char *domains[] = {"development", "staging", "production"};
+	const char *long_domains[] = {"development", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	ws_ns_template t;
+	size_t max = 99;
+	ws_err err;
+
+	(void)state;
+	ws_ns_template_parse(&t, "flyte-{{ project }}", &err);
+	assert_int_equal(ws_slug_room(&t, domains, 3, &max, &err), 0);
+	assert_int_equal(max, 50);
+
+	/* a 49-character domain: 63 - 7 - 49 = 7, too short for "ws-" + slug + "-NNN" */
+	ws_ns_template_parse(&t, "flyte-{{ project }}-{{ domain }}", &err);
+	ws_err_clear(&err);
+	assert_int_equal(ws_slug_room(&t, long_domains, 2, &max, &err), -1);
+	assert_int_equal(max, 0);
+	assert_string_equal(err.msg,
+			    "namespace template 'flyte-{{ project }}-{{ domain }}' leaves no room for a "
+			    "workspace id (at most 63 characters with domain "
+			    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')");
+	/* one character less leaves room for a one-character slug */
+	long_domains[1] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	assert_int_equal(ws_slug_room(&t, long_domains, 2, &max, &err), 0);
+	assert_int_equal(max, 1);
+
+	/* a 55-character literal prefix */
+	ws_ns_template_parse(&t, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-{{ project }}", &err);
+	ws_err_clear(&err);
+	assert_int_equal(ws_slug_room(&t, domains, 3, &max, &err), -1);
+	assert_string_equal(err.msg,
+			    "namespace template 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-"
+			    "{{ project }}' leaves no room for a workspace id (at most 63 characters)");
+
+	/* ws_slugify itself never says "no letters" when it has no room */
+	slug_fails_exactly("Team", 0, "the namespace template leaves no room for a workspace id");
+}
+
+static void gsa_is(const char *id, const char *want)
+{
+	char out[WS_NAME_BUF];
+	ws_err err;
+
+	ws_err_clear(&err);
+	if (ws_gcp_sa_id(id, out, &err))
+		fail_msg("ws_gcp_sa_id('%s') failed: %s", id, err.msg);
+	assert_string_equal(out, want);
+}
+
+static void test_gcp_sa_id(void **state)
+{
+	char id[WS_NAME_BUF], out[WS_NAME_BUF], slug[WS_NAME_BUF];
+	ws_err err;
+	size_t n;
+
+	(void)state;
+	gsa_is("ws-churn-001", "ws-churn-001");
+	gsa_is("ws-abcdefghijklmnopqrstuvw-001", "ws-abcdefghijklmnopqrstuvw-001"); /* 30: kept */
+	gsa_is("ws-abcdefghijklmnopqrstuvwx-001", "ws-abcdefghijklmnopqr-0eb53d88"); /* 31 */
+	gsa_is("ws-customer-segmentation-analysis-001", "ws-customer-segmentat-640f3572");
+	gsa_is("ws-customer-segmentation-analysis-002", "ws-customer-segmentat-630f33df");
+	/* a cut that lands on '-' drops it */
+	gsa_is("ws-aaaaaaaaaaaaaaaaa-bbbbbbbbbbbbb-001", "ws-aaaaaaaaaaaaaaaaa-c876d218");
+
+	/* every workspace id, from the shortest to the longest, gives a valid id */
+	for (n = 1; n <= 50; n++) {
+		memset(slug, 'q', n);
+		slug[n] = '\0';
+		if (n > 2)
+			slug[n / 2] = '-';
+		assert_int_equal(ws_id_format(slug, 999, id, &err), 0);
+		assert_int_equal(ws_gcp_sa_id(id, out, &err), 0);
+		assert_true(strlen(out) >= 6 && strlen(out) <= 30);
+		assert_int_equal(ws_check_gcp_sa_id(out, &err), 0);
+	}
+
+	assert_int_equal(ws_check_gcp_sa_id("ws-a-1", &err), 0);
+	assert_int_equal(ws_check_gcp_sa_id("ws-customer-segmentation-analysis-001", &err), -1);
+	assert_string_equal(err.msg, "GCP service account id 'ws-customer-segmentation-analysis-001' "
+			    "is longer than 30 characters");
+	assert_int_equal(ws_check_gcp_sa_id("ws-a1", &err), -1);
+	assert_string_equal(err.msg, "GCP service account id 'ws-a1' is invalid: 6 to 30 lower-case "
+			    "letters, digits and '-', starting with a letter and not ending with '-'");
+	assert_int_equal(ws_check_gcp_sa_id("1abcdef", &err), -1);
+	assert_int_equal(ws_check_gcp_sa_id("abcdef-", &err), -1);
+	assert_int_equal(ws_check_gcp_sa_id("Abcdef", &err), -1);
+	assert_int_equal(ws_check_gcp_sa_id("abc_def", &err), -1);
+}
+
 static void test_longest_name_fits(void **state)
 {
 	const char *domains[] = {"development"};
@@ -332,6 +474,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slug_basic),
 		cmocka_unit_test(test_slug_unicode),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_slug_errors),
 		cmocka_unit_test(test_slug_length),
 		cmocka_unit_test(test_slug_valid),
@@ -339,6 +482,8 @@ int main(void)
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_slug_max),
+		cmocka_unit_test(test_slug_room),
+		cmocka_unit_test(test_gcp_sa_id),
 		cmocka_unit_test(test_longest_name_fits),
 		cmocka_unit_test(test_user_part),
 		cmocka_unit_test(test_derived_names),

@@ -279,6 +279,173 @@ static void test_gcp_and_tier(void **state)
 	ws_platform_release(&p);
 }
 
+static void build_fails(ws_record *r, const char *want)
+{
+	ws_plan plan;
+	ws_err err;
+
+	ws_err_clear(&err);
+	assert_int_equal(ws_plan_build(r, &platform, &plan, &err), -1);
+	if (!strstr(err.msg, want))
+		fail_msg("'%s' lacks '%s'", err.msg, want);
+	assert_int_equal(plan.nobjects, 0);
+}
+
+/* GCP service account ids are at most 30 characters: a long id is shortened
+ * (ws_gcp_sa_id), and an operator template that gives a longer one fails. */
+static void test_gcp_long_id(void **state)
+{
+	ws_platform p;
+	ws_record r;
+	ws_plan plan;
+	ws_err err;
+	const char *cfg = "cloud: {provider: gcp, accountId: my-proj}\n";
+	const char *own = "cloud: {roleTemplate: \"{{ id }}@{{ account }}.iam.gserviceaccount.com\"}\n";
+	const char *own_gsa = "cloud: {roleTemplate: \"runner-{{ gsa }}@{{ account }}.iam.gserviceaccount.com\"}\n";
+
+	(void)state;
+	assert_int_equal(ws_platform_defaults(&p, &err), 0);
+	assert_int_equal(ws_platform_apply_text(&p, cfg, strlen(cfg), "test", &err), 0);
+	assert_string_equal(p.role_template, "{{ gsa }}@{{ account }}.iam.gserviceaccount.com");
+	seed_record(&r);
+	assert_int_equal(ws_plan_build(&r, &p, &plan, &err), 0);
+	assert_string_equal(ws_json_str(plan.objects[3].body, "metadata", "annotations",
+					"iam.gke.io/gcp-service-account", NULL),
+			    "ws-customer-segmentat-640f3572@my-proj.iam.gserviceaccount.com");
+	ws_plan_release(&plan);
+
+	/* an operator's {{ id }} still works while the id fits... */
+	assert_int_equal(ws_platform_apply_text(&p, own, strlen(own), "test", &err), 0);
+	{
+		ws_record s;
+
+		assert_int_equal(ws_record_init(&s, &p, "Churn", 1, "a@b.co", NULL, "t", &err), 0);
+		assert_int_equal(ws_plan_build(&s, &p, &plan, &err), 0);
+		assert_string_equal(ws_json_str(plan.objects[3].body, "metadata", "annotations",
+						"iam.gke.io/gcp-service-account", NULL),
+				    "ws-churn-001@my-proj.iam.gserviceaccount.com");
+		ws_plan_release(&plan);
+		ws_record_release(&s);
+	}
+	/* ...and is refused, before anything is planned, when it does not */
+	ws_err_clear(&err);
+	assert_int_equal(ws_plan_build(&r, &p, &plan, &err), -1);
+	assert_int_equal(plan.nobjects, 0);
+	assert_string_equal(err.msg, "cloud.roleTemplate '{{ id }}@{{ account }}.iam.gserviceaccount.com': "
+			    "GCP service account id 'ws-customer-segmentation-analysis-001' is longer "
+			    "than 30 characters (use {{ gsa }}, the workspace id shortened to fit)");
+
+	/* a prefix that pushes even {{ gsa }} over 30 is refused too */
+	assert_int_equal(ws_platform_apply_text(&p, own_gsa, strlen(own_gsa), "test", &err), 0);
+	assert_int_equal(ws_plan_build(&r, &p, &plan, &err), -1);
+	assert_non_null(strstr(err.msg, "GCP service account id 'runner-ws-customer-segmentat-640f3572' "
+			       "is longer than 30 characters"));
+	ws_record_release(&r);
+	ws_platform_release(&p);
+}
+
+static void record_init_fails(const char *cfg, const char *name, const char *owner, const char *want)
+{
+	ws_platform p;
+	ws_record r;
+	ws_err err;
+
+	assert_int_equal(ws_platform_defaults(&p, &err), 0);
+	if (cfg)
+		assert_int_equal(ws_platform_apply_text(&p, cfg, strlen(cfg), "test", &err), 0);
+	ws_err_clear(&err);
+	assert_int_equal(ws_record_init(&r, &p, name, 1, owner, NULL, "t", &err), -1);
+	assert_string_equal(err.msg, want);
+	ws_platform_release(&p);
+}
+
+static void test_no_room_and_utf8(void **state)
+{
+	ws_record r;
+
+	(void)state;
+	record_init_fails("namespaceTemplate: \"flyte-{{ project }}-{{ domain }}\"\n"
+			  "domains: [development, aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
+			  "Team", "a@b.co",
+			  "namespace template 'flyte-{{ project }}-{{ domain }}' leaves no room for a "
+			  "workspace id (at most 63 characters with domain "
+			  "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')");
+	record_init_fails("namespaceTemplate: "
+			  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-{{ project }}\"\n",
+			  "Team", "a@b.co",
+			  "namespace template 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-"
+			  "{{ project }}' leaves no room for a workspace id (at most 63 characters)");
+	record_init_fails(NULL, "Caf\xe9 team", "a@b.co",
+			  "the workspace name is not valid UTF-8 (byte 0xe9 at offset 3)");
+	record_init_fails(NULL, "ok", "caf\xe9@b.co",
+			  "--owner: e-mail address is not valid UTF-8 (byte 0xe9 at offset 3)");
+
+	/* a record that reaches the plan with bad bytes (e.g. edited by hand) */
+	seed_record(&r);
+	ws_record_set(&r.workspace_name, "Caf\xe9 team");
+	build_fails(&r, "the workspace name is not valid UTF-8 (byte 0xe9 at offset 3)");
+	ws_record_set(&r.workspace_name, "ok");
+	ws_record_set(&r.users[1].user_id, "b\xe9" "b");
+	build_fails(&r, "a member's user id is not valid UTF-8 (byte 0xe9 at offset 1)");
+	ws_record_set(&r.users[1].user_id, "bob");
+	ws_record_set(&r.users[1].email, "b\xe9" "b@x.io");
+	build_fails(&r, "member 'bob': e-mail address is not valid UTF-8 (byte 0xe9 at offset 1)");
+	ws_record_release(&r);
+}
+
+/* A viewer may read, never change: every rule has exactly get/list/watch. */
+static void test_viewer_read_only(void **state)
+{
+	static const char *const want[] = {
+		"{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"pods/log\",\"services\",\"configmaps\","
+		"\"persistentvolumeclaims\",\"events\",\"resourcequotas\",\"serviceaccounts\"],"
+		"\"verbs\":[\"get\",\"list\",\"watch\"]}",
+		"{\"apiGroups\":[\"apps\"],\"resources\":[\"deployments\",\"statefulsets\",\"replicasets\"],"
+		"\"verbs\":[\"get\",\"list\",\"watch\"]}",
+		"{\"apiGroups\":[\"batch\"],\"resources\":[\"jobs\",\"cronjobs\"],"
+		"\"verbs\":[\"get\",\"list\",\"watch\"]}",
+		"{\"apiGroups\":[\"flyte.lyft.com\"],\"resources\":[\"flyteworkflows\"],"
+		"\"verbs\":[\"get\",\"list\",\"watch\"]}",
+	};
+	ws_record r;
+	ws_plan plan;
+	ws_err err;
+	cJSON *rules, *rule, *verb;
+	size_t i;
+
+	(void)state;
+	seed_record(&r);
+	assert_int_equal(ws_record_add_user(&r, "carol", "carol@company.com", WS_ROLE_VIEWER, &err), 0);
+	assert_int_equal(ws_plan_build(&r, &platform, &plan, &err), 0);
+	assert_int_equal(plan.nobjects, 11);
+	assert_int_equal(plan.objects[9].step, WS_STEP_ROLE);
+	assert_string_equal(plan.objects[9].name, ID "-carol-role");
+	assert_string_equal(plan.objects[9].namespace, NS);
+	assert_string_equal(ws_json_str(plan.objects[9].body, "metadata", "annotations",
+					"workspace.flyte.org/role", NULL), "viewer");
+	rules = ws_json_get(plan.objects[9].body, "rules", NULL);
+	assert_int_equal(cJSON_GetArraySize(rules), 4);
+	i = 0;
+	cJSON_ArrayForEach(rule, rules) {
+		cJSON *w = cJSON_Parse(want[i]);
+
+		if (!cJSON_Compare(w, rule, 1)) {
+			char *got = cJSON_PrintUnformatted(rule);
+
+			fail_msg("viewer rule %zu differs:\n got  %s\n want %s", i, got, want[i]);
+		}
+		cJSON_Delete(w);
+		cJSON_ArrayForEach(verb, ws_json_get(rule, "verbs", NULL))
+			assert_true(strcmp(verb->valuestring, "get") == 0 ||
+				    strcmp(verb->valuestring, "list") == 0 ||
+				    strcmp(verb->valuestring, "watch") == 0);
+		i++;
+	}
+	assert_string_equal(ws_json_str(plan.objects[10].body, "roleRef", "name", NULL), ID "-carol-role");
+	ws_plan_release(&plan);
+	ws_record_release(&r);
+}
+
 static void test_per_domain_template(void **state)
 {
 	ws_platform p;
@@ -302,18 +469,6 @@ static void test_per_domain_template(void **state)
 	ws_plan_release(&plan);
 	ws_record_release(&r);
 	ws_platform_release(&p);
-}
-
-static void build_fails(ws_record *r, const char *want)
-{
-	ws_plan plan;
-	ws_err err;
-
-	ws_err_clear(&err);
-	assert_int_equal(ws_plan_build(r, &platform, &plan, &err), -1);
-	if (!strstr(err.msg, want))
-		fail_msg("'%s' lacks '%s'", err.msg, want);
-	assert_int_equal(plan.nobjects, 0);
 }
 
 static void test_refusals(void **state)
@@ -411,6 +566,9 @@ int main(void)
 		cmocka_unit_test(test_seed_flyte),
 		cmocka_unit_test(test_list_and_console),
 		cmocka_unit_test(test_gcp_and_tier),
+		cmocka_unit_test(test_gcp_long_id),
+		cmocka_unit_test(test_no_room_and_utf8),
+		cmocka_unit_test(test_viewer_read_only),
 		cmocka_unit_test(test_per_domain_template),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_long_names),
