@@ -94,10 +94,11 @@ static void set_value(const struct opt *o, const char *v)
 	*(const char **)o->target = v;
 }
 
-int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
-	      ws_err *err)
+/* The options every command accepts; g must hold GLOBAL_OPTS entries. */
+#define GLOBAL_OPTS 10
+static void global_opts(struct cli *cli, struct opt g[GLOBAL_OPTS])
 {
-	const struct opt globals[] = {
+	const struct opt globals[GLOBAL_OPTS] = {
 		{"kubeconfig", 0, OPT_STRING, &cli->kubeconfig, NULL, 0},
 		{"context", 0, OPT_STRING, &cli->context, NULL, 0},
 		{"namespace", 'n', OPT_STRING, &cli->system_namespace, NULL, 0},
@@ -109,13 +110,69 @@ int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 		{"help", 'h', OPT_BOOL, &cli->help, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
+
+	memcpy(g, globals, sizeof(globals));
+}
+
+/* Split argv[i] into its option and inline value (--x=v, -ov, -o=v).
+ * Returns NULL when argv[i] is not a flag of opts. */
+static const struct opt *flag_of(const struct opt *opts, const char *a, const char **val)
+{
+	const char *name, *eq;
+	size_t len;
+	char short_name = 0;
+
+	*val = NULL;
+	if (a[1] == '-') {
+		name = a + 2;
+		eq = strchr(name, '=');
+		len = eq ? (size_t)(eq - name) : strlen(name);
+		if (eq)
+			*val = eq + 1;
+	} else {
+		/* -o json, -ojson, -o=json */
+		name = a + 1;
+		short_name = a[1];
+		len = 1;
+		if (a[2])
+			*val = a[2] == '=' ? a + 3 : a + 2;
+	}
+	return find_opt(opts, name, len, short_name);
+}
+
+int cli_find_command(int argc, char **argv)
+{
+	struct cli scratch;
+	struct opt globals[GLOBAL_OPTS];
+	int i;
+
+	memset(&scratch, 0, sizeof(scratch));
+	global_opts(&scratch, globals);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val;
+		const struct opt *o;
+
+		if (a[0] != '-' || a[1] == '\0' || strcmp(a, "--") == 0)
+			return i;
+		o = flag_of(globals, a, &val);
+		if (!o)
+			return i;
+		if (o->type == OPT_STRING && !val)
+			i++; /* its value is the next argument */
+	}
+	return argc;
+}
+
+int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+	      ws_err *err)
+{
+	struct opt globals[GLOBAL_OPTS];
 	int i, only_pos = 0;
 
+	global_opts(cli, globals);
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *name, *eq, *val = NULL;
+		const char *a = argv[i], *val = NULL;
 		const struct opt *o;
-		size_t len;
-		char short_name = 0;
 
 		if (only_pos || a[0] != '-' || a[1] == '\0') {
 			strvec_push(pos, a);
@@ -125,23 +182,12 @@ int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 			only_pos = 1;
 			continue;
 		}
-		if (a[1] == '-') {
-			name = a + 2;
-			eq = strchr(name, '=');
-			len = eq ? (size_t)(eq - name) : strlen(name);
-			if (eq)
-				val = eq + 1;
-		} else {
-			/* -o json, -ojson, -o=json */
-			name = a + 1;
-			short_name = a[1];
-			len = 1;
-			if (a[2])
-				val = a[2] == '=' ? a + 3 : a + 2;
-		}
-		o = find_opt(opts, name, len, short_name);
+		o = flag_of(opts, a, &val);
 		if (!o)
-			o = find_opt(globals, name, len, short_name);
+			o = flag_of(globals, a, &val);
+		if (!o && strncmp(a, "--dry-run", 9) == 0 && (a[9] == '\0' || a[9] == '='))
+			return ws_fail(err, WS_E_INVALID, "unknown flag: --dry-run ('%s' has no dry run)",
+				       argv[0]);
 		if (!o)
 			return ws_fail(err, WS_E_INVALID, "unknown flag: %s", a);
 		switch (o->type) {
@@ -163,6 +209,11 @@ int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 			set_value(o, val);
 			break;
 		}
+	}
+	/* -o table is the human output every command prints without -o. */
+	if (cli->output && strcmp(cli->output, "table") == 0) {
+		cli->output = NULL;
+		cli->output_table = 1;
 	}
 	return 0;
 }
@@ -224,11 +275,23 @@ int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 	}
 	if (pos->n < min_pos || pos->n > max_pos)
 		return cli_error(EXIT_USAGE, "%s", count_msg);
+	if (cli->output_table && !formats)
+		return cli_error(EXIT_USAGE, "invalid --output 'table': this command has no -o");
 	if (!cli->output)
 		return -1;
 	for (f = formats; f && *f; f++)
 		if (strcmp(cli->output, *f) == 0)
 			return -1;
-	return cli_error(EXIT_USAGE, "invalid --output '%s'%s", cli->output,
-			 formats ? ": use one of the formats in --help" : ": this command has no -o");
+	if (!formats)
+		return cli_error(EXIT_USAGE, "invalid --output '%s': this command has no -o", cli->output);
+	{
+		char list[128] = "";
+		size_t n;
+
+		for (f = formats; *f; f++) {
+			n = strlen(list);
+			snprintf(list + n, sizeof(list) - n, "%s|", *f);
+		}
+		return cli_error(EXIT_USAGE, "invalid --output '%s': use one of %stable", cli->output, list);
+	}
 }

@@ -27,7 +27,8 @@ struct cli {
 	const char *kubeconfig;     /* --kubeconfig */
 	const char *context;        /* --context */
 	const char *system_namespace; /* -n/--namespace: where records live */
-	const char *output;         /* -o/--output */
+	const char *output;         /* -o/--output; NULL for the default (-o table) */
+	int output_table;           /* -o table was given (cli_parse sets output NULL) */
 	const char *flyte_endpoint; /* --flyte-endpoint */
 	const char *platform_config; /* --platform-config FILE */
 	const char *tiers_file;     /* --tiers-file FILE */
@@ -60,17 +61,26 @@ struct opt {
 };
 
 /* Parse argv[1..] against the command's options and the global ones.
- * Positional arguments are collected in pos (strings borrowed from argv;
- * "--" ends the options). Unknown flags are an error naming the flag. */
+ * Positional arguments are collected in pos (copies; strvec_release frees
+ * them; "--" ends the options). Unknown flags are an error naming the flag.
+ * -o table means the default human output: cli->output is left NULL and
+ * cli->output_table set, so commands only ever see json, yaml, name... */
 int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
 	      ws_err *err);
 /* The start of every command: parse the flags, print `help` for --help,
  * check that there are min_pos..max_pos positional arguments (else print
- * count_msg) and that -o is one of `formats` (NULL: -o not allowed).
+ * count_msg) and that -o is one of `formats` (NULL: -o not allowed; -o
+ * table, the default output, is accepted whenever formats is not NULL).
  * Returns -1 to go on, else the exit code for the command to return. */
 int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
 	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
 	      const char *const *formats);
+/* Where the subcommand is in a plugin command line: the index of the first
+ * argument that is neither a global flag nor a global flag's value
+ * (`kubectl workspace --context admin list` -> 3), as kubectl accepts
+ * global flags anywhere. argc when there is none (only flags). A command
+ * flag or an unknown one before the subcommand stops the search there. */
+int cli_find_command(int argc, char **argv);
 void strvec_push(struct strvec *s, const char *v);
 void strvec_release(struct strvec *s);
 
@@ -145,5 +155,7 @@ int cmd_complete(int argc, char **argv, struct cli *cli);
 void print_summary(FILE *f, const ws_platform *p, const ws_record *r);
 cJSON *record_with_status(const ws_record *r, const cJSON *status);
 void print_drift_table(FILE *f, const ws_drift *d, size_t n);
+/* Drift items as an array of {object, where, state, detail} (caller owns). */
+cJSON *drift_json(const ws_drift *d, size_t n);
 
 #endif

@@ -1,47 +1,69 @@
-/* cmd_complete.c - shell completion for kubectl (1.26+): kubectl runs
- * `kubectl_complete-workspace WORDS... CURRENT` and reads one candidate a
- * line, then ":4" (no file completion). Candidates: subcommands, flags,
- * workspace ids (from the cluster), member user ids, roles, tiers, formats. */
+/* cmd_complete.c - shell completion for kubectl (1.26+): for `kubectl
+ * workspace WORDS... CURRENT<TAB>` kubectl runs `kubectl_complete-workspace
+ * WORDS... CURRENT` (every word after "workspace", flags included, CURRENT
+ * possibly "") and reads one candidate a line, then ":<directive>" (4: no
+ * file completion; 0: the shell's default, files, for flags that take a
+ * path). Candidates: subcommands, flags, workspace ids (from the cluster),
+ * member user ids, roles, tiers, domains, formats, dry-run modes and
+ * kubeconfig contexts. Global flags may come before the subcommand. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "yamlconv.h"
 
+#define DIRECTIVE_DEFAULT 0
 #define DIRECTIVE_NO_FILES 4
+#define KUBECONFIG_MAX (4u << 20)
 
-static const char *const subcommands[] = {"create", "list", "describe", "member", "tier", "delete",
-					  "env", "doctor", "version", NULL};
-static const char *const global_flags[] = {"--kubeconfig", "--context", "--namespace", "--output",
+static const char *const global_flags[] = {"--kubeconfig", "--context", "--namespace",
 					   "--flyte-endpoint", "--platform-config", "--tiers-file",
 					   "--request-timeout", "--help", NULL};
-static const char *const create_flags[] = {"--owner", "--member", "--service", "--tier", "--yes",
-					   "--dry-run", NULL};
 static const char *const roles[] = {"owner", "contributor", "viewer", NULL};
-static const char *const formats[] = {"json", "yaml", "name", NULL};
 
-static void offer(const char *const *words, const char *prefix)
+/* What each subcommand accepts, as its cli_start/parsing does: its own
+ * flags, its -o formats (NULL: it refuses -o) and its --dry-run modes. */
+struct cmd_spec {
+	const char *name;
+	const char *const *flags;
+	const char *const *formats;
+	const char *const *dry_run;
+};
+
+static const char *const all_formats[] = {"json", "yaml", "name", "table", NULL};
+static const char *const data_formats[] = {"json", "yaml", "table", NULL};
+static const char *const dry_runs[] = {"none", "client", "server", NULL};
+
+static const struct cmd_spec specs[] = {
+	{"create", (const char *const[]){"--owner", "--member", "--service", "--tier", "--yes",
+					  "--dry-run", NULL}, all_formats, dry_runs},
+	{"list", NULL, all_formats, NULL},
+	{"describe", NULL, all_formats, NULL},
+	{"member", (const char *const[]){"--email", NULL}, NULL, NULL},
+	{"tier", NULL, NULL, NULL},
+	{"delete", (const char *const[]){"--yes", "--dry-run", NULL}, NULL, dry_runs},
+	{"env", (const char *const[]){"--domain", "--write-config", NULL}, data_formats, NULL},
+	{"doctor", (const char *const[]){"--fix", NULL}, data_formats, NULL},
+	{"version", NULL, data_formats, NULL},
+};
+
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+/* Print lead+word for each word starting with prefix. */
+static void offer(const char *lead, const char *const *words, const char *prefix)
 {
-	for (; *words; words++)
+	for (; words && *words; words++)
 		if (strncmp(*words, prefix, strlen(prefix)) == 0)
-			puts(*words);
+			printf("%s%s\n", lead, *words);
 }
 
-static const char *const *flags_of(const char *cmd)
+static const struct cmd_spec *spec_of(const char *cmd)
 {
-	static const char *const member[] = {"--email", NULL}, *const doctor[] = {"--fix", NULL};
-	static const char *const env[] = {"--domain", "--write-config", NULL};
-	static const char *const del[] = {"--yes", "--dry-run", NULL};
+	size_t i;
 
-	if (strcmp(cmd, "create") == 0)
-		return create_flags;
-	if (strcmp(cmd, "member") == 0)
-		return member;
-	if (strcmp(cmd, "doctor") == 0)
-		return doctor;
-	if (strcmp(cmd, "env") == 0)
-		return env;
-	if (strcmp(cmd, "delete") == 0)
-		return del;
+	for (i = 0; cmd && i < NSPECS; i++)
+		if (strcmp(specs[i].name, cmd) == 0)
+			return &specs[i];
 	return NULL;
 }
 
@@ -91,85 +113,242 @@ static void offer_users(struct cli *cli, const char *id, const char *prefix)
 	session_close(&s);
 }
 
-static void offer_tiers(struct cli *cli, const char *prefix)
+enum platform_list { TIERS, DOMAINS };
+
+/* Tiers or domains: the cluster's settings when it answers, else the local
+ * ones (built-in defaults, --platform-config, --tiers-file). */
+static void offer_platform(struct cli *cli, enum platform_list what, const char *lead,
+			   const char *prefix)
 {
-	ws_platform p;
+	struct session s;
+	ws_platform local;
+	const ws_platform *p;
 	ws_err err;
 	size_t i;
+	int connected = !quiet_session(cli, &s);
 
-	if (cli_platform(cli, &p, &err))
+	if (connected)
+		p = &s.platform;
+	else if (!cli_platform(cli, &local, &err))
+		p = &local;
+	else
 		return;
-	for (i = 0; i < p.tiers.n; i++)
-		if (strncmp(p.tiers.tiers[i].name, prefix, strlen(prefix)) == 0)
-			puts(p.tiers.tiers[i].name);
-	ws_platform_release(&p);
+	if (what == TIERS) {
+		for (i = 0; i < p->tiers.n; i++)
+			offer(lead, (const char *const[]){p->tiers.tiers[i].name, NULL}, prefix);
+	} else {
+		for (i = 0; i < p->domains.n; i++)
+			offer(lead, (const char *const[]){p->domains.items[i], NULL}, prefix);
+	}
+	if (connected)
+		session_close(&s);
+	else
+		ws_platform_release(&local);
+}
+
+/* The kubeconfig files kubectl would read: --kubeconfig, else KUBECONFIG
+ * (':'-separated), else ~/.kube/config. */
+static void kubeconfig_files(const struct cli *cli, struct strvec *files)
+{
+	const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+
+	if (cli->kubeconfig) {
+		strvec_push(files, cli->kubeconfig);
+	} else if (env && *env) {
+		const char *p = env;
+
+		while (*p) {
+			size_t n = strcspn(p, ":");
+			char *one = strndup(p, n);
+
+			if (n)
+				strvec_push(files, one);
+			free(one);
+			p += n + (p[n] == ':');
+		}
+	} else if (home) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/.kube/config", home);
+		strvec_push(files, path);
+	}
+}
+
+/* Context names of every kubeconfig file, each once, in file order. */
+static void offer_contexts(const struct cli *cli, const char *lead, const char *prefix)
+{
+	struct strvec files = {0}, seen = {0};
+	size_t i, j;
+
+	kubeconfig_files(cli, &files);
+	for (i = 0; i < files.n; i++) {
+		FILE *f = fopen(files.v[i], "r");
+		char *text = malloc(KUBECONFIG_MAX);
+		size_t len = 0;
+		cJSON *root = NULL, *list, *ctx;
+		ws_err err;
+
+		if (f && text) {
+			len = fread(text, 1, KUBECONFIG_MAX, f);
+			if (len < KUBECONFIG_MAX) /* an oversized file is skipped */
+				root = ws_yaml_parse(text, len, &err);
+		}
+		if (f)
+			fclose(f);
+		free(text);
+		list = cJSON_GetObjectItemCaseSensitive(root, "contexts");
+		if (!cJSON_IsArray(list))
+			list = NULL;
+		cJSON_ArrayForEach(ctx, list) {
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(ctx, "name");
+
+			if (!cJSON_IsString(name))
+				continue;
+			for (j = 0; j < seen.n && strcmp(seen.v[j], name->valuestring); j++)
+				;
+			if (j < seen.n)
+				continue;
+			strvec_push(&seen, name->valuestring);
+			offer(lead, (const char *const[]){name->valuestring, NULL}, prefix);
+		}
+		cJSON_Delete(root);
+	}
+	strvec_release(&files);
+	strvec_release(&seen);
+}
+
+/* Flags whose value follows as the next word (the others are booleans, or
+ * --dry-run, whose value only comes after '='). */
+static int takes_value(const char *flag)
+{
+	static const char *const valued[] = {
+		"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--flyte-endpoint",
+		"--platform-config", "--tiers-file", "--request-timeout", "--owner", "--member",
+		"--service", "--tier", "--email", "--domain", "-d", "--write-config", NULL};
+	const char *const *v;
+
+	for (v = valued; *v; v++)
+		if (strcmp(*v, flag) == 0)
+			return 1;
+	return 0;
+}
+
+/* Candidates for the value of `flag` (lead is "--flag=" for the '=' form,
+ * else ""). Returns the directive. */
+static int offer_value(struct cli *cli, const struct cmd_spec *spec, const char *flag,
+		       const char *lead, const char *prefix)
+{
+	if (strcmp(flag, "--kubeconfig") == 0 || strcmp(flag, "--platform-config") == 0 ||
+	    strcmp(flag, "--tiers-file") == 0 || strcmp(flag, "--write-config") == 0)
+		return DIRECTIVE_DEFAULT;
+	if (strcmp(flag, "--tier") == 0) {
+		offer_platform(cli, TIERS, lead, prefix);
+	} else if (strcmp(flag, "--domain") == 0 || strcmp(flag, "-d") == 0) {
+		offer_platform(cli, DOMAINS, lead, prefix);
+	} else if (strcmp(flag, "--context") == 0) {
+		offer_contexts(cli, lead, prefix);
+	} else if (strcmp(flag, "-o") == 0 || strcmp(flag, "--output") == 0) {
+		offer(lead, spec ? spec->formats : NULL, prefix);
+	} else if (strcmp(flag, "--service") == 0) {
+		offer(lead, (const char *const[]){"flyte", NULL}, prefix);
+	} else if (strcmp(flag, "--dry-run") == 0) {
+		/* only --dry-run=MODE: "--dry-run server" would make server an argument */
+		if (*lead)
+			offer(lead, spec ? spec->dry_run : NULL, prefix);
+	} else if (strcmp(flag, "--member") == 0 && strchr(prefix, '=')) {
+		/* USER=ROLE: keep what is typed up to '=', complete the role */
+		const char *eq = strchr(prefix, '=');
+		char user_lead[512];
+
+		snprintf(user_lead, sizeof(user_lead), "%s%.*s", lead, (int)(eq + 1 - prefix), prefix);
+		offer(user_lead, roles, eq + 1);
+	}
+	return DIRECTIVE_NO_FILES;
 }
 
 int cmd_complete(int argc, char **argv, struct cli *cli)
 {
 	const char *cur = argc > 1 ? argv[argc - 1] : "";
 	const char *prev = argc > 2 ? argv[argc - 2] : "";
-	const char *cmd = argc > 2 ? argv[1] : NULL;
+	/* the words before the current one */
+	int nwords = argc > 1 ? argc - 1 : 1, at = cli_find_command(nwords, argv);
+	const struct cmd_spec *spec = at < nwords ? spec_of(argv[at]) : NULL;
+	const char *cmd = at < nwords ? argv[at] : NULL;
+	/* every flag that takes a value, so that values are not taken for arguments */
+	static int dummy_bool;
+	static const char *dummy_str;
+	const struct opt opts[] = {
+		{"owner", 0, OPT_STRING, &dummy_str, NULL, 0},
+		{"member", 0, OPT_STRING, &dummy_str, NULL, 0},
+		{"service", 0, OPT_STRING, &dummy_str, NULL, 0},
+		{"tier", 0, OPT_STRING, &dummy_str, NULL, 0},
+		{"email", 0, OPT_STRING, &dummy_str, NULL, 0},
+		{"domain", 'd', OPT_STRING, &dummy_str, NULL, 0},
+		{"write-config", 0, OPT_STRING, &dummy_str, NULL, 0},
+		{"yes", 'y', OPT_BOOL, &dummy_bool, NULL, 0},
+		{"fix", 0, OPT_BOOL, &dummy_bool, NULL, 0},
+		{"dry-run", 0, OPT_OPTIONAL, &dummy_str, "client", 0},
+		{NULL, 0, 0, NULL, NULL, 0},
+	};
 	struct strvec pos = {0};
 	size_t npos;
 	ws_err err;
-	int i;
+	int directive = DIRECTIVE_NO_FILES;
 
-	if (!cmd) {
-		offer(subcommands, cur);
+	/* the words typed so far: global flags (--context, --kubeconfig...)
+	 * into cli, arguments into pos (the subcommand first) */
+	cli_parse(nwords, argv, opts, cli, &pos, &err);
+	if (strncmp(cur, "--", 2) == 0 && strchr(cur, '=')) {
+		/* --flag=VALUE */
+		size_t n = (size_t)(strchr(cur, '=') - cur);
+		char flag[128], lead[128];
+
+		snprintf(flag, sizeof(flag), "%.*s", (int)n, cur);
+		snprintf(lead, sizeof(lead), "%.*s", (int)n + 1, cur);
+		directive = offer_value(cli, spec, flag, lead, cur + n + 1);
 		goto done;
 	}
-	/* the value of a flag */
-	if (strcmp(prev, "--tier") == 0) {
-		offer_tiers(cli, cur);
-		goto done;
-	}
-	if (strcmp(prev, "-o") == 0 || strcmp(prev, "--output") == 0) {
-		offer(formats, cur);
-		goto done;
-	}
-	if (strcmp(prev, "--service") == 0) {
-		offer((const char *const[]){"flyte", NULL}, cur);
+	if (argc > 2 && takes_value(prev)) {
+		directive = offer_value(cli, spec, prev, "", cur);
 		goto done;
 	}
 	if (cur[0] == '-') {
-		if (flags_of(cmd))
-			offer(flags_of(cmd), cur);
-		offer(global_flags, cur);
+		if (spec)
+			offer("", spec->flags, cur);
+		offer("", global_flags, cur);
+		if (spec && spec->formats)
+			offer("", (const char *const[]){"--output", NULL}, cur);
 		goto done;
 	}
-	/* positional arguments typed before the current word (flags skipped) */
-	{
-		char **words = calloc((size_t)argc + 1, sizeof(*words));
+	if (!cmd) {
+		size_t i;
 
-		words[0] = argv[0];
-		for (i = 1; i < argc - 1; i++)
-			words[i] = argv[i];
-		cli_parse(argc - 1, words, NULL, cli, &pos, &err);
-		free(words);
+		for (i = 0; i < NSPECS; i++)
+			offer("", (const char *const[]){specs[i].name, NULL}, cur);
+		goto done;
 	}
 	npos = pos.n; /* includes the subcommand */
 	if (strcmp(cmd, "member") == 0) {
 		if (npos == 1)
-			offer((const char *const[]){"add", "remove", "set-role", NULL}, cur);
+			offer("", (const char *const[]){"add", "remove", "set-role", NULL}, cur);
 		else if (npos == 2)
 			offer_ids(cli, cur);
 		else if (npos == 3 && strcmp(pos.v[1], "add") != 0)
 			offer_users(cli, pos.v[2], cur);
 		else if (npos == 4 && strcmp(pos.v[1], "remove") != 0)
-			offer(roles, cur);
+			offer("", roles, cur);
 	} else if (strcmp(cmd, "tier") == 0) {
 		if (npos == 1)
 			offer_ids(cli, cur);
 		else if (npos == 2)
-			offer_tiers(cli, cur);
+			offer_platform(cli, TIERS, "", cur);
 	} else if (strcmp(cmd, "describe") == 0 || strcmp(cmd, "delete") == 0 ||
 		   strcmp(cmd, "env") == 0 || strcmp(cmd, "doctor") == 0) {
 		if (npos == 1)
 			offer_ids(cli, cur);
 	}
 done:
-	printf(":%d\n", DIRECTIVE_NO_FILES);
+	printf(":%d\n", directive);
 	strvec_release(&pos);
 	return 0;
 }

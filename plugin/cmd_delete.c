@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "plan.h"
 
 static const char delete_help[] =
 	"Delete a workspace: its namespace (with everything in it) and its record. Its Flyte\n"
@@ -11,9 +12,40 @@ static const char delete_help[] =
 	"  kubectl workspace delete ws-churn-001 --yes\n\n"
 	"Options:\n"
 	"    --yes=false: Do not ask for confirmation (required without a terminal).\n"
-	"    --dry-run='none': 'server' sends the deletions as server-side dry runs.\n\n"
+	"    --dry-run='none': 'client' (also plain --dry-run) reads the record and prints what\n"
+	"        would be deleted and archived; 'server' sends the deletions as server-side dry\n"
+	"        runs. Neither changes anything, so neither asks for confirmation.\n\n"
 	"Usage:\n"
-	"  kubectl workspace delete ID [--yes]\n";
+	"  kubectl workspace delete ID [--yes] [--dry-run=none|client|server]\n";
+
+/* --dry-run=client: what ws_destroy would do, from the record's plan, with
+ * nothing sent but the record's GET (Flyte is not asked). */
+static int print_client_dry_run(const struct session *s, const ws_record *r, ws_err *err)
+{
+	ws_record copy;
+	ws_plan plan;
+	size_t i;
+	int rc;
+
+	/* ws_destroy plans with the default tier when the record's is gone; a
+	 * shallow copy (never released) is enough to change the tier. */
+	copy = *r;
+	if (r->tier && !ws_tiers_find(&s->platform.tiers, r->tier, NULL))
+		copy.tier = NULL;
+	rc = ws_plan_build(&copy, &s->platform, &plan, err);
+	if (rc)
+		return ws_err_prefix(err, "cannot plan the deletion of '%s'", r->workspace_id);
+	for (i = 0; i < plan.namespaces.n; i++)
+		printf("namespace/%s deleted (dry run)\n", plan.namespaces.items[i]);
+	if (plan.nflyte)
+		printf("flyte project/%s archived (dry run; Flyte cannot delete projects)\n",
+		       r->workspace_id);
+	printf("configmap/%s deleted (dry run; the record, in namespace %s)\n", r->workspace_id,
+	       s->platform.system_namespace);
+	printf("workspace/%s deleted (dry run)\n", r->workspace_id);
+	ws_plan_release(&plan);
+	return 0;
+}
 
 int cmd_delete(int argc, char **argv, struct cli *cli)
 {
@@ -21,7 +53,8 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 	const char *dry_run = NULL;
 	const struct opt opts[] = {
 		{"yes", 'y', OPT_BOOL, &yes, NULL, 0},
-		{"dry-run", 0, OPT_OPTIONAL, &dry_run, "server", 0},
+		/* plain --dry-run is client, as for create and kubectl */
+		{"dry-run", 0, OPT_OPTIONAL, &dry_run, "client", 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
 	struct strvec pos = {0};
@@ -35,10 +68,15 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (dry_run && strcmp(dry_run, "server") && strcmp(dry_run, "none")) {
-		rc = cli_error(EXIT_USAGE, "invalid --dry-run '%s': use none or server", dry_run);
+	if (dry_run && strcmp(dry_run, "client") && strcmp(dry_run, "server") &&
+	    strcmp(dry_run, "none")) {
+		rc = cli_error(EXIT_USAGE, "invalid --dry-run '%s': use none, client or server", dry_run);
 		goto out;
 	}
+	if (dry_run && strcmp(dry_run, "none") == 0)
+		dry_run = NULL;
+	if (dry_run)
+		yes = 1; /* nothing is deleted: nothing to confirm */
 	if (!yes && !cli->tty) {
 		rc = cli_error(EXIT_USAGE, "refusing to delete '%s' without --yes (no terminal to ask on)",
 			       pos.v[0]);
@@ -52,6 +90,10 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 	if (ws_record_load(&s.prov, pos.v[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;
+	}
+	if (dry_run && strcmp(dry_run, "client") == 0) {
+		rc = print_client_dry_run(&s, &r, &err) ? cli_err(1, &err) : 0;
+		goto out_record;
 	}
 	if (!yes) {
 		char q[512];

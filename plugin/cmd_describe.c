@@ -12,11 +12,12 @@ static const char describe_help[] =
 	"Examples:\n"
 	"  kubectl workspace describe ws-customer-segmentation-analysis-001\n\n"
 	"Options:\n"
-	"    -o, --output='': json|yaml prints the record, status and object states.\n\n"
+	"    -o, --output='': json|yaml prints the record, status and object states; name prints\n"
+	"        workspace/ID; table (the default) the summary and the object table.\n\n"
 	"Usage:\n"
 	"  kubectl workspace describe ID [options]\n";
 
-static cJSON *drift_json(const ws_drift *d, size_t n)
+cJSON *drift_json(const ws_drift *d, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
 	size_t i;
@@ -25,7 +26,7 @@ static cJSON *drift_json(const ws_drift *d, size_t n)
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "object", d[i].subject);
-		cJSON_AddStringToObject(o, "namespace", d[i].where);
+		cJSON_AddStringToObject(o, "where", d[i].where);
 		cJSON_AddStringToObject(o, "state", ws_drift_name(d[i].state));
 		if (d[i].detail[0])
 			cJSON_AddStringToObject(o, "detail", d[i].detail);
@@ -33,7 +34,6 @@ static cJSON *drift_json(const ws_drift *d, size_t n)
 	}
 	return a;
 }
-
 
 void print_drift_table(FILE *f, const ws_drift *d, size_t n)
 {
@@ -66,7 +66,8 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 	int rc = 1;
 
 	rc = cli_start(argc, argv, NULL, cli, &pos, describe_help, 1, 1,
-		       "describe needs exactly one workspace ID", (const char *const[]){"json", "yaml", NULL});
+		       "describe needs exactly one workspace ID",
+		       (const char *const[]){"json", "yaml", "name", NULL});
 	if (rc >= 0)
 		goto out;
 	rc = 1;
@@ -77,6 +78,12 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 	if (ws_record_load(&s.prov, pos.v[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;
+	}
+	if (cli->output && strcmp(cli->output, "name") == 0) {
+		/* as kubectl get -o name: the record exists, nothing more is checked */
+		printf("workspace/%s\n", r.workspace_id);
+		rc = 0;
+		goto out_record;
 	}
 	if (!ws_k8s_get(&s.k8s, &WS_KIND_CONFIGMAP, s.platform.system_namespace, pos.v[0], &cm, NULL)) {
 		const char *st = ws_json_str(cm, "data", WS_STATUS_KEY, NULL);

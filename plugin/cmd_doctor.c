@@ -13,12 +13,16 @@ static const char doctor_help[] =
 	"  kubectl workspace doctor\n"
 	"  kubectl workspace doctor ws-churn-001 --fix\n\n"
 	"Options:\n"
-	"    --fix=false: Bring every drifted workspace back to its plan, then check again.\n\n"
+	"    --fix=false: Bring every drifted workspace back to its plan, then check again.\n"
+	"    -o, --output='': json|yaml prints {drift: N, workspaces: [{workspace, drift, fixed,\n"
+	"        items: [{object, where, state, detail}]}]}: the objects that are not ok (after\n"
+	"        --fix, as checked again). table (the default) prints text. Same exit code.\n\n"
 	"Usage:\n"
-	"  kubectl workspace doctor [ID] [--fix]\n";
+	"  kubectl workspace doctor [ID] [--fix] [-o json|yaml|table]\n";
 
-/* Check one workspace; prints its drift. Returns the number drifted, -1 on error. */
-static long check(struct session *s, const ws_record *r, int quiet_ok)
+/* Check one workspace; prints its drift, or with entry (-o) stores it there
+ * as data instead (caller owns). Returns the number drifted, -1 on error. */
+static long check(struct session *s, const ws_record *r, cJSON **entry)
 {
 	ws_drift *d = NULL, *bad;
 	size_t n, ndrift, i, nb = 0;
@@ -32,9 +36,13 @@ static long check(struct session *s, const ws_record *r, int quiet_ok)
 	for (i = 0; i < n; i++)
 		if (d[i].state != WS_DRIFT_OK)
 			bad[nb++] = d[i];
-	if (!ndrift) {
-		if (!quiet_ok)
-			printf("%s: ok (%zu objects match the plan)\n", r->workspace_id, n - nb);
+	if (entry) {
+		*entry = cJSON_CreateObject();
+		cJSON_AddStringToObject(*entry, "workspace", r->workspace_id);
+		cJSON_AddNumberToObject(*entry, "drift", (double)ndrift);
+		cJSON_AddItemToObject(*entry, "items", drift_json(bad, nb));
+	} else if (!ndrift) {
+		printf("%s: ok (%zu objects match the plan)\n", r->workspace_id, n - nb);
 		for (i = 0; i < nb; i++)
 			printf("  note: %s: %s\n", bad[i].subject, bad[i].detail);
 	} else {
@@ -49,6 +57,8 @@ static long check(struct session *s, const ws_record *r, int quiet_ok)
 int cmd_doctor(int argc, char **argv, struct cli *cli)
 {
 	int fix = 0;
+	cJSON *doc = NULL, *list = NULL, *entry = NULL, **as_data = NULL;
+	long total = 0;
 	const struct opt opts[] = {
 		{"fix", 0, OPT_BOOL, &fix, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
@@ -61,7 +71,8 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 	int rc = 1, drifted = 0, failed = 0;
 
 	rc = cli_start(argc, argv, opts, cli, &pos, doctor_help, 0, 1,
-		       "doctor takes at most one workspace ID", NULL);
+		       "doctor takes at most one workspace ID",
+		       (const char *const[]){"json", "yaml", NULL});
 	if (rc >= 0)
 		goto out;
 	rc = 1;
@@ -82,30 +93,45 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 		rc = cli_err(1, &err);
 		goto out_session;
 	}
-	if (n == 0)
+	if (cli->output) {
+		/* -o: data on stdout; "fixing" and the progress of --fix go to stderr */
+		doc = cJSON_CreateObject();
+		list = cJSON_CreateArray();
+		as_data = &entry;
+	} else if (n == 0) {
 		printf("No workspaces found in namespace %s.\n", s.platform.system_namespace);
+	}
 	for (i = 0; i < n; i++) {
-		long d = check(&s, &recs[i], 0);
+		long d = check(&s, &recs[i], as_data);
 
-		if (d < 0) {
+		if (d > 0 && fix) {
+			fprintf(as_data ? stderr : stdout, "fixing %s\n", recs[i].workspace_id);
+			if (ws_converge(&s.prov, &recs[i], &err)) {
+				cli_err(1, &err);
+				failed = 1;
+			} else {
+				cJSON_Delete(entry);
+				entry = NULL;
+				d = check(&s, &recs[i], as_data);
+			}
+			if (entry)
+				cJSON_AddBoolToObject(entry, "fixed", d == 0);
+		}
+		if (entry) {
+			cJSON_AddItemToArray(list, entry);
+			entry = NULL;
+		}
+		if (d < 0)
 			failed = 1;
-			continue;
-		}
-		if (d == 0)
-			continue;
-		if (!fix) {
-			drifted = 1;
-			continue;
-		}
-		printf("fixing %s\n", recs[i].workspace_id);
-		if (ws_converge(&s.prov, &recs[i], &err)) {
-			cli_err(1, &err);
-			failed = 1;
-			continue;
-		}
-		d = check(&s, &recs[i], 0);
-		if (d != 0)
-			drifted = 1;
+		else if (d > 0)
+			drifted = 1, total += d;
+	}
+	if (doc) {
+		cJSON_AddNumberToObject(doc, "drift", (double)total);
+		cJSON_AddItemToObject(doc, "workspaces", list);
+		if (print_as(stdout, cli->output, doc, &err))
+			failed = cli_err(1, &err);
+		cJSON_Delete(doc);
 	}
 	rc = failed || drifted ? 1 : 0;
 	ws_records_release(recs, NULL, n);

@@ -19,9 +19,11 @@ static const char env_help[] =
 	"Options:\n"
 	"    --domain='development': The Flyte domain (development, staging, production).\n"
 	"    --write-config='': Also write a Flyte config file (admin.endpoint, admin.insecure,\n"
-	"        task.project, task.domain) that pyflyte and flytectl read.\n\n"
+	"        task.project, task.domain) that pyflyte and flytectl read.\n"
+	"    -o, --output='': json|yaml prints the variables as a map (name: value, all strings);\n"
+	"        table (the default) prints them as shell exports.\n\n"
 	"Usage:\n"
-	"  kubectl workspace env ID [options]\n";
+	"  kubectl workspace env ID [--domain D] [--write-config FILE] [-o json|yaml|table]\n";
 
 /* "https://h:p/x" -> host "h:p", insecure 0; "h:p" -> "h:p", insecure from env. */
 static void endpoint_parts(const char *url, char *host, size_t size, int *insecure)
@@ -91,7 +93,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 	int rc = 1, insecure = 0;
 
 	rc = cli_start(argc, argv, opts, cli, &pos, env_help, 1, 1, "env needs exactly one workspace ID",
-		       NULL);
+		       (const char *const[]){"json", "yaml", NULL});
 	if (rc >= 0)
 		goto out;
 	rc = 1;
@@ -127,13 +129,27 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		rc = cli_err(1, &err);
 		goto out_record;
 	}
-	printf("export FLYTE_DEFAULT_PROJECT=%s\n", r.workspace_id);
-	printf("export FLYTE_DEFAULT_DOMAIN=%s\n", domain);
-	printf("export FLYTE_PLATFORM_URL='%s'\n", host);
-	printf("export FLYTE_PLATFORM_INSECURE=%s\n", insecure ? "true" : "false");
-	if (config)
-		printf("# wrote %s (FLYTECTL_CONFIG=%s selects it)\n", config, config);
 	rc = 0;
+	if (cli->output) {
+		cJSON *vars = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(vars, "FLYTE_DEFAULT_PROJECT", r.workspace_id);
+		cJSON_AddStringToObject(vars, "FLYTE_DEFAULT_DOMAIN", domain);
+		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_URL", host);
+		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_INSECURE", insecure ? "true" : "false");
+		if (print_as(stdout, cli->output, vars, &err))
+			rc = cli_err(1, &err);
+		cJSON_Delete(vars);
+	} else {
+		printf("export FLYTE_DEFAULT_PROJECT=%s\n", r.workspace_id);
+		printf("export FLYTE_DEFAULT_DOMAIN=%s\n", domain);
+		printf("export FLYTE_PLATFORM_URL='%s'\n", host);
+		printf("export FLYTE_PLATFORM_INSECURE=%s\n", insecure ? "true" : "false");
+	}
+	/* keep stdout pure data under -o */
+	if (config)
+		fprintf(cli->output ? stderr : stdout, "# wrote %s (FLYTECTL_CONFIG=%s selects it)\n",
+			config, config);
 out_record:
 	ws_record_release(&r);
 out_session:

@@ -4,20 +4,25 @@
 #include "cli.h"
 #include "version.h"
 
+static const char version_help[] =
+	"Print the version of the kubectl-workspace plugin.\n\n"
+	"Options:\n"
+	"    -o, --output='': json|yaml prints {version: ...}; table (the default) one line.\n\n"
+	"Usage:\n"
+	"  kubectl workspace version [-o json|yaml|table]\n";
+
 int cmd_version(int argc, char **argv, struct cli *cli)
 {
 	struct strvec pos = {0};
 	ws_err err;
 	cJSON *v;
-	int rc = 0;
+	int rc;
 
-	if (cli_parse(argc, argv, NULL, cli, &pos, &err))
-		return cli_err(EXIT_USAGE, &err);
-	if (cli->help) {
-		puts("Print the version of the kubectl-workspace plugin.\n\n"
-		     "Usage:\n  kubectl workspace version [-o json|yaml]");
+	rc = cli_start(argc, argv, NULL, cli, &pos, version_help, 0, 0, "version takes no arguments",
+		       (const char *const[]){"json", "yaml", NULL});
+	if (rc >= 0)
 		goto out;
-	}
+	rc = 0;
 	if (!cli->output) {
 		printf("kubectl-workspace %s\n", WS_VERSION);
 		goto out;
@@ -25,7 +30,7 @@ int cmd_version(int argc, char **argv, struct cli *cli)
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "version", WS_VERSION);
 	if (print_as(stdout, cli->output, v, &err))
-		rc = cli_err(EXIT_USAGE, &err);
+		rc = cli_err(1, &err);
 	cJSON_Delete(v);
 out:
 	strvec_release(&pos);

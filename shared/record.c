@@ -280,6 +280,19 @@ int ws_record_find_user(const ws_record *r, const char *user_id)
 	return -1;
 }
 
+int ws_record_find_member(const ws_record *r, const char *who)
+{
+	int i = ws_record_find_user(r, who);
+	size_t j;
+
+	if (i >= 0 || !strchr(who, '@'))
+		return i;
+	for (j = 0; j < r->nusers; j++)
+		if (r->users[j].email && strcmp(r->users[j].email, who) == 0)
+			return (int)j;
+	return -1;
+}
+
 int ws_record_add_user(ws_record *r, const char *user_id, const char *email,
 		       enum ws_role role, ws_err *err)
 {
@@ -313,7 +326,7 @@ static size_t owner_count(const ws_record *r)
 
 int ws_record_remove_user(ws_record *r, const char *user_id, ws_err *err)
 {
-	int i = ws_record_find_user(r, user_id);
+	int i = ws_record_find_member(r, user_id);
 
 	if (i < 0)
 		return ws_fail(err, WS_E_INVALID, "user '%s' is not a member of '%s'", user_id,
@@ -330,7 +343,7 @@ int ws_record_remove_user(ws_record *r, const char *user_id, ws_err *err)
 
 int ws_record_set_role(ws_record *r, const char *user_id, enum ws_role role, ws_err *err)
 {
-	int i = ws_record_find_user(r, user_id);
+	int i = ws_record_find_member(r, user_id);
 
 	if (i < 0)
 		return ws_fail(err, WS_E_INVALID, "user '%s' is not a member of '%s'", user_id,

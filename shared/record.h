@@ -58,13 +58,19 @@ char *ws_record_print(const ws_record *r);
 
 void ws_record_release(ws_record *r);
 
-/* Members. ws_record_find_user returns the index or -1. add fails when the
- * user exists; remove fails when absent or when it would leave no owner. */
+/* Members. ws_record_find_user returns the index of the user id, or -1.
+ * ws_record_find_member also accepts a member's e-mail address: the user id
+ * wins; else the first member whose email is exactly `who` (create --owner
+ * alice@company.com records user id 'alice', and people then name her by
+ * address). add fails when the user id exists; remove and set_role find the
+ * member with ws_record_find_member and fail when absent; remove, and
+ * set_role away from owner, fail when that would leave no owner. */
 int ws_record_find_user(const ws_record *r, const char *user_id);
+int ws_record_find_member(const ws_record *r, const char *who);
 int ws_record_add_user(ws_record *r, const char *user_id, const char *email,
 		       enum ws_role role, ws_err *err);
-int ws_record_remove_user(ws_record *r, const char *user_id, ws_err *err);
-int ws_record_set_role(ws_record *r, const char *user_id, enum ws_role role, ws_err *err);
+int ws_record_remove_user(ws_record *r, const char *who, ws_err *err);
+int ws_record_set_role(ws_record *r, const char *who, enum ws_role role, ws_err *err);
 int ws_record_add_service(ws_record *r, const char *service_type, ws_err *err);
 /* 1 when the record lists this service type. */
 int ws_record_has_service(const ws_record *r, const char *service_type);

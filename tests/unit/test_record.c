@@ -170,6 +170,36 @@ static void test_members(void **state)
 	ws_record_release(&r);
 }
 
+/* create --owner alice@company.com records user id 'alice': members can be
+ * named by their exact e-mail address too, the user id winning. */
+static void test_member_by_email(void **state)
+{
+	ws_record r;
+	ws_err err;
+
+	(void)state;
+	assert_int_equal(ws_record_parse(&r, seed, strlen(seed), &err), 0);
+	assert_int_equal(ws_record_find_member(&r, "bob@company.com"), 1);
+	assert_int_equal(ws_record_find_member(&r, "alice"), 0);
+	assert_int_equal(ws_record_find_member(&r, "Bob@company.com"), -1);
+	assert_int_equal(ws_record_find_member(&r, "bob@company"), -1);
+	assert_int_equal(ws_record_find_user(&r, "bob@company.com"), -1);
+	/* a member whose user id is an address another member has as e-mail */
+	assert_int_equal(ws_record_add_user(&r, "bob@company.com", NULL, WS_ROLE_VIEWER, &err), 0);
+	assert_int_equal(ws_record_find_member(&r, "bob@company.com"), 2);
+	assert_int_equal(ws_record_remove_user(&r, "bob@company.com", &err), 0);
+	assert_int_equal(ws_record_set_role(&r, "bob@company.com", WS_ROLE_VIEWER, &err), 0);
+	assert_int_equal(r.users[1].role, WS_ROLE_VIEWER);
+	assert_int_equal(ws_record_set_role(&r, "alice@company.com", WS_ROLE_VIEWER, &err), -1);
+	assert_non_null(strstr(err.msg, "last owner"));
+	assert_int_equal(ws_record_remove_user(&r, "bob@company.com", &err), 0);
+	assert_int_equal(r.nusers, 1);
+	assert_string_equal(r.users[0].user_id, "alice");
+	assert_int_equal(ws_record_remove_user(&r, "carol@company.com", &err), -1);
+	assert_non_null(strstr(err.msg, "not a member"));
+	ws_record_release(&r);
+}
+
 static void test_roles(void **state)
 {
 	enum ws_role role;
@@ -191,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_fields_kept),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_members),
+		cmocka_unit_test(test_member_by_email),
 		cmocka_unit_test(test_roles),
 	};
 
