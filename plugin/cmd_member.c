@@ -1,5 +1,6 @@
 /* cmd_member.c - `kubectl workspace member add|remove|set-role` and
- * `kubectl workspace tier`: edit the record, then bring the cluster to it. */
+ * `kubectl workspace tier`: edit the record, then bring the cluster to it;
+ * all or nothing (ws_change): a failure puts the record back too. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,7 +8,8 @@
 
 static const char member_help[] =
 	"Change the members of a workspace. The record is updated first, then the workspace's\n"
-	"roles and bindings are brought to it (a removed member's role and binding are deleted).\n\n"
+	"roles and bindings are brought to it (a removed member's role and binding are deleted).\n"
+	"If that fails, the record is put back too: nothing changes.\n\n"
 	"Examples:\n"
 	"  kubectl workspace member add ws-churn-001 carol viewer --email carol@company.com\n"
 	"  kubectl workspace member set-role ws-churn-001 carol contributor\n"
@@ -21,7 +23,8 @@ static const char member_help[] =
 
 static const char tier_help[] =
 	"Change the quota tier of a workspace: the record is updated, then its ResourceQuota,\n"
-	"namespace annotations and Flyte project settings are brought to it.\n\n"
+	"namespace annotations and Flyte project settings are brought to it. If that fails, the\n"
+	"record is put back too: nothing changes.\n\n"
 	"Examples:\n"
 	"  kubectl workspace tier ws-churn-001 large\n\n"
 	"Usage:\n"
@@ -72,15 +75,12 @@ static int run_edit(struct cli *cli, const char *id, struct edit *e)
 		return cli_err(1, &err);
 	e->platform = &s.platform;
 	s.quiet_unchanged = 1;
-	if (ws_record_edit(&s.prov, id, apply_edit, e, &r, &err)) {
-		session_close(&s);
-		return cli_err(1, &err);
-	}
-	printf("workspace/%s record updated\n", id);
-	rc = ws_converge(&s.prov, &r, &err) ? cli_err(1, &err) : 0;
-	if (!rc)
+	rc = ws_change(&s.prov, id, apply_edit, e, &r, &err) ? cli_err(1, &err) : 0;
+	if (!rc) {
+		printf("workspace/%s record updated\n", id);
 		printf("workspace/%s matches its record\n", id);
-	ws_record_release(&r);
+		ws_record_release(&r);
+	}
 	session_close(&s);
 	return rc;
 }
@@ -100,6 +100,11 @@ int cmd_member(int argc, char **argv, struct cli *cli)
 
 	if (cli_parse(argc, argv, opts, cli, &pos, &err)) {
 		rc = cli_err(EXIT_USAGE, &err);
+		goto out;
+	}
+	if (cli->output || cli->output_table) {
+		rc = cli_error(EXIT_USAGE, "invalid --output '%s': this command has no -o",
+			       cli->output ? cli->output : "table");
 		goto out;
 	}
 	if (cli->help || pos.n == 0) {

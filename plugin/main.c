@@ -58,22 +58,47 @@ int main(int argc, char **argv)
 {
 	struct cli cli;
 	size_t i;
+	int at;
 
 	memset(&cli, 0, sizeof(cli));
 	cli.prog = "kubectl workspace";
 	cli.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	if (strcmp(basename(argv[0]), "kubectl_complete-workspace") == 0)
 		return cmd_complete(argc, argv, &cli);
+	/* kubectl takes global flags anywhere: `--context admin list` runs as
+	 * `list --context admin` (the commands parse flags on either side). */
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv + 1, &cli);
+	at = cli_find_command(argc, argv);
+	if (argc >= 2 && at >= argc) { /* only flags: help if asked, else usage */
+		for (i = 1; i < (size_t)argc; i++)
+			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+				usage(stdout);
+				return 0;
+			}
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (at > 1 && at < argc) {
+		char *cmd = argv[at];
+
+		memmove(argv + 2, argv + 1, (size_t)(at - 1) * sizeof(*argv));
+		argv[1] = cmd;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
-	if (strcmp(argv[1], "--version") == 0)
-		return cmd_version(1, argv + 1, &cli);
-	for (i = 0; i < NCOMMANDS; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1, &cli);
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			int rc = commands[i].run(argc - 1, argv + 1, &cli);
+
+			/* Stopped by Ctrl-C or SIGTERM (see session.c): exit as kubectl
+			 * does, 128 + the signal (130 for Ctrl-C). */
+			return rc && ws_http_interrupted() ? 128 + ws_http_interrupted() : rc;
+		}
+	}
 	fprintf(stderr, "error: unknown command \"%s\" for \"kubectl workspace\"\n"
 			"Run 'kubectl workspace --help' for usage.\n", argv[1]);
 	return EXIT_USAGE;

@@ -1,5 +1,6 @@
 /* session.c - connect to the cluster and Flyte Admin for a command, print
  * provisioning progress, and ask questions on the terminal (see cli.h). */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +54,47 @@ static void progress(void *ctx, enum ws_step step, const char *subject, enum ws_
 	fflush(f);
 }
 
+static void warn(void *ctx, const char *msg)
+{
+	struct session *s = ctx;
+
+	if (s->live)
+		fputs("\r\033[K", s->progress_to_stderr ? stderr : stdout);
+	fflush(stdout);
+	fprintf(stderr, "warning: %s\n", msg);
+}
+
+/* Ctrl-C or SIGTERM: the first one stops the command after the requests in
+ * flight (reads are aborted); the command then fails, rolling back what it
+ * did, and main() exits with 128 + the signal. Only a flag is set here
+ * (async-signal-safe); signal() is too. A second one ends the process at
+ * once: the default action is back. */
+static void on_signal(int sig)
+{
+	ws_http_interrupt(sig);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	struct sigaction sa, old;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a prompt waiting for an answer gives up (end of input). */
+	sa.sa_flags = 0;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* a signal ignored by whoever started us (nohup, &) stays ignored */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 int session_open(struct cli *cli, struct session *s, ws_err *err)
 {
 	ws_kubeconfig_options ko = {0};
@@ -62,6 +104,7 @@ int session_open(struct cli *cli, struct session *s, ws_err *err)
 	long timeout = 0;
 
 	memset(s, 0, sizeof(*s));
+	catch_signals();
 	if (cli->request_timeout && (timeout = parse_timeout(cli->request_timeout)) < 0)
 		return ws_fail(err, WS_E_INVALID, "invalid --request-timeout '%s' (e.g. 30s, 2m)",
 			       cli->request_timeout);
@@ -104,6 +147,7 @@ int session_open(struct cli *cli, struct session *s, ws_err *err)
 	s->prov.platform = &s->platform;
 	s->prov.progress = progress;
 	s->prov.progress_ctx = s;
+	s->prov.warn = warn;
 	return 0;
 fail_platform:
 	ws_platform_release(&s->platform);

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,35 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
 /* Held while a refresh hook runs and while an attempt copies credentials. */
 static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Set from a signal handler: only stored and read, never anything else. */
+static volatile sig_atomic_t interrupt_sig;
+static volatile sig_atomic_t interrupt_held;
+
+void ws_http_interrupt(int sig)
+{
+	interrupt_sig = sig;
+}
+
+void ws_http_interrupt_hold(int hold)
+{
+	interrupt_held = hold;
+}
+
+int ws_http_interrupted(void)
+{
+	return interrupt_sig;
+}
+
+int ws_http_stopped(void)
+{
+	return interrupt_sig && !interrupt_held;
+}
+
+static int is_read(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
 
 static void global_init_once(void)
 {
@@ -290,6 +320,20 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 	return len;
 }
 
+/* libcurl calls this often while a transfer runs (at least once a second):
+ * a read in flight is aborted once interrupted (see ws_http_interrupt). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct xfer *x = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return ws_http_stopped() && is_read(x->r->method);
+}
+
 static int add_header(struct curl_slist **l, const char *line)
 {
 	struct curl_slist *n = curl_slist_append(*l, line);
@@ -334,6 +378,9 @@ static int setup_easy(struct xfer *x, long timeout_ms, curl_write_callback write
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_fn);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, write_data);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			 t->connect_timeout_ms > 0 ? t->connect_timeout_ms : 10000L);
@@ -415,6 +462,10 @@ static void transport_error(struct xfer *x, CURLcode rc)
 	ws_http_req *r = x->r;
 	char detail[CURL_ERROR_SIZE];
 
+	if (rc == CURLE_ABORTED_BY_CALLBACK && ws_http_interrupted()) {
+		ws_fail(&r->err, WS_E_TRANSPORT, "interrupted");
+		return;
+	}
 	if (x->too_large)
 		snprintf(detail, sizeof(detail), "response larger than %zu bytes", r->response.max);
 	else
@@ -481,7 +532,7 @@ static int attempt_done(struct xfer *x, CURLcode rc)
 		retry = !x->too_large && transport_retryable(rc, sent > 0, r->method);
 	}
 	xfer_clear_attempt(x);
-	return retry && !r->no_retry && r->attempts <= max_retries(r->target);
+	return retry && !r->no_retry && r->attempts <= max_retries(r->target) && !ws_http_stopped();
 }
 
 /* Begin an attempt of x on m; -1 (r->err set) when it cannot start. */
@@ -490,6 +541,8 @@ static int attempt_start(struct xfer *x, CURLM *m)
 	ws_http_req *r = x->r;
 	long timeout = r->target->timeout_ms > 0 ? r->target->timeout_ms : 30000L;
 
+	if (ws_http_stopped())
+		return ws_fail(&r->err, WS_E_TRANSPORT, "interrupted");
 	r->attempts++;
 	ws_buf_reset(&r->response);
 	if (!x->easy)

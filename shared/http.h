@@ -96,4 +96,19 @@ int ws_http_stream(ws_http_req *r, long timeout_s,
 /* Process-wide init/cleanup (curl_global_*). Safe to call more than once. */
 int ws_http_global_init(ws_err *err);
 
+/* Interruption (Ctrl-C), process-wide. ws_http_interrupt(sig) only stores
+ * sig in a volatile sig_atomic_t, so a signal handler may call it. From then
+ * on a request not yet started fails at once with "interrupted" (WS_E_TRANSPORT,
+ * no answer), nothing is retried, and a read (GET, HEAD) in flight is
+ * aborted the same way; a write in flight is let finish, so that its caller
+ * knows whether it happened (its rollback depends on that).
+ * While held (ws_http_interrupt_hold(1)), requests run as usual: the
+ * rollback after an interruption must reach the servers.
+ * ws_http_interrupted() is the signal received, or 0; ws_http_stopped() is
+ * 1 when requests are being refused (interrupted and not held). */
+void ws_http_interrupt(int sig);
+void ws_http_interrupt_hold(int hold);
+int ws_http_interrupted(void);
+int ws_http_stopped(void);
+
 #endif

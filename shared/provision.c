@@ -2,6 +2,7 @@
  * rollback, allocate ids, read records back, diff, delete (see provision.h). */
 #include "provision.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,21 @@ static const char *const drift_names[] = {"ok", "missing", "differs", "extra", "
 const char *ws_drift_name(enum ws_drift_state s)
 {
 	return s <= WS_DRIFT_UNKNOWN ? drift_names[s] : "unknown";
+}
+
+static void warn(ws_prov *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn(ws_prov *p, const char *fmt, ...)
+{
+	char msg[WS_ERR_MSG_MAX + 256];
+	va_list ap;
+
+	if (!p->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->warn(p->progress_ctx, msg);
 }
 
 static void report(ws_prov *p, enum ws_step step, const char *subject, enum ws_outcome o,
@@ -242,14 +258,18 @@ static int set_status(ws_prov *p, const char *id, const char *phase, const char 
 	return rc;
 }
 
-int ws_record_edit(ws_prov *p, const char *id, int (*edit)(void *ctx, ws_record *r, ws_err *err),
-		   void *ctx, ws_record *out, ws_err *err)
+/* ws_record_edit; also gives the ConfigMap as it was before the write
+ * (*before) and the record text written (*written): both NULL when nothing
+ * needed writing. before and written may be NULL. */
+static int record_edit(ws_prov *p, const char *id, int (*edit)(void *ctx, ws_record *r, ws_err *err),
+		       void *ctx, ws_record *out, cJSON **before, char **written, ws_err *err)
 {
 	int attempt;
 
 	for (attempt = 0; attempt < EDIT_RETRIES; attempt++) {
-		cJSON *cm = NULL;
+		cJSON *cm = NULL, *old = NULL;
 		ws_record r;
+		ws_plan plan;
 		char *text;
 		int rc;
 
@@ -263,28 +283,54 @@ int ws_record_edit(ws_prov *p, const char *id, int (*edit)(void *ctx, ws_record 
 			ws_record_release(&r);
 			return -1;
 		}
+		/* Refuse an edit whose plan is invalid before writing it: a record
+		 * without a valid plan cannot be described, converged or changed. */
+		if (ws_plan_build(&r, p->platform, &plan, err)) {
+			cJSON_Delete(cm);
+			ws_record_release(&r);
+			return -1;
+		}
+		ws_plan_release(&plan);
 		text = ws_record_print(&r);
 		if (text && ws_json_str(cm, "data", WS_RECORD_KEY, NULL) &&
 		    strcmp(text, ws_json_str(cm, "data", WS_RECORD_KEY, NULL)) == 0) {
 			rc = 0; /* nothing to write */
+			free(text);
+			text = NULL;
 		} else {
+			old = cJSON_Duplicate(cm, 1);
 			ws_json_set_str(ws_json_obj(cm, "data"), WS_RECORD_KEY, text ? text : "{}");
 			rc = ws_k8s_update(p->k8s, &WS_KIND_CONFIGMAP, cm, p->dry_run, NULL, err);
 		}
-		free(text);
 		cJSON_Delete(cm);
 		if (rc == 0) {
 			if (out)
 				*out = r;
 			else
 				ws_record_release(&r);
+			if (before)
+				*before = old;
+			else
+				cJSON_Delete(old);
+			if (written)
+				*written = text;
+			else
+				free(text);
 			return 0;
 		}
+		cJSON_Delete(old);
+		free(text);
 		ws_record_release(&r);
 		if (!ws_err_is_http(err, 409))
 			return ws_err_prefix(err, "cannot update workspace '%s'", id);
 	}
 	return ws_err_prefix(err, "cannot update workspace '%s' (it kept changing)", id);
+}
+
+int ws_record_edit(ws_prov *p, const char *id, int (*edit)(void *ctx, ws_record *r, ws_err *err),
+		   void *ctx, ws_record *out, ws_err *err)
+{
+	return record_edit(p, id, edit, ctx, out, NULL, NULL, err);
 }
 
 int ws_platform_from_cluster(ws_k8s *k, const char *system_namespace, ws_platform *out, ws_err *err)
@@ -346,6 +392,7 @@ struct run {
 	cJSON *project_before;   /* the project before this run changed it */
 	cJSON *attrs_before[8];  /* per attribute call: previous attributes, or NULL */
 	int attrs_changed[8];
+	char *record_written;    /* the record text this run wrote (ws_change) */
 };
 
 static void push_undo(struct run *run, enum ws_step step, const ws_kind *k, const char *ns,
@@ -374,6 +421,7 @@ static void run_release(struct run *run)
 	cJSON_Delete(run->project_before);
 	for (i = 0; i < 8; i++)
 		cJSON_Delete(run->attrs_before[i]);
+	free(run->record_written);
 	memset(run, 0, sizeof(*run));
 }
 
@@ -409,7 +457,7 @@ static void wait_namespace_gone(ws_prov *p, const char *ns)
 {
 	int i;
 
-	for (i = 0; i < NS_GONE_WAIT_S * 10; i++) {
+	for (i = 0; i < NS_GONE_WAIT_S * 10 && !ws_http_stopped(); i++) {
 		ws_err e;
 
 		if (ws_k8s_get(p->k8s, &WS_KIND_NAMESPACE, NULL, ns, NULL, &e) && ws_err_is_http(&e, 404))
@@ -423,6 +471,36 @@ static void append(char *buf, size_t size, const char *fmt, const char *a, const
 	size_t n = strlen(buf);
 
 	snprintf(buf + n, size - n, fmt, a, b);
+}
+
+/* Put a record back as it was before this run's edit (content and status),
+ * unless someone else changed it since: their change must not be lost.
+ * Retried on a conflict (the controller may write the status meanwhile). */
+static int restore_record(struct run *run, const struct undo *u, ws_err *err)
+{
+	ws_prov *p = run->p;
+	int attempt;
+
+	for (attempt = 0; attempt < EDIT_RETRIES; attempt++) {
+		cJSON *cur = NULL, *obj;
+		const char *text;
+		int rc;
+
+		if (ws_k8s_get(p->k8s, u->kind, u->ns, u->name, &cur, err))
+			return -1;
+		text = ws_json_str(cur, "data", WS_RECORD_KEY, NULL);
+		if (!text || !run->record_written || strcmp(text, run->record_written) != 0) {
+			cJSON_Delete(cur);
+			return ws_fail(err, WS_E_CONFLICT, "someone else changed it meanwhile");
+		}
+		obj = restorable(u->before, ws_json_str(cur, "metadata", "resourceVersion", NULL));
+		rc = ws_k8s_update(p->k8s, u->kind, obj, 0, NULL, err);
+		cJSON_Delete(obj);
+		cJSON_Delete(cur);
+		if (rc == 0 || !ws_err_is_http(err, 409))
+			return rc;
+	}
+	return -1;
 }
 
 /* Undo everything in reverse order; returns 0 when all of it was undone,
@@ -515,6 +593,16 @@ static int undo_all(struct run *run, const ws_plan *plan, char *left, size_t lef
 		if (u->kind->namespaced && u->kind != &WS_KIND_CONFIGMAP && !u->before &&
 		    namespace_created_here(run, u->ns))
 			continue;
+		if (u->step == WS_STEP_RECORD && u->before) {
+			if (restore_record(run, u, &e)) {
+				rc = -1;
+				append(left, left_size, "%s%s", left[0] ? ", " : "", subject);
+				append(left, left_size, " (record still lists the change: %s)%s", e.msg, "");
+			} else {
+				report(p, u->step, subject, WS_OUT_UNDONE, NULL);
+			}
+			continue;
+		}
 		if (!u->before) {
 			r = ws_k8s_delete(p->k8s, u->kind, u->ns, u->name, 0, &e);
 			if (r && ws_err_is_http(&e, 404))
@@ -1123,55 +1211,111 @@ out:
 	return rc;
 }
 
-/* Roll back after a failure; err gets what was left, if anything. */
-static void rollback(struct run *run, const ws_plan *plan, ws_err *err)
+/* Roll back after a failure; err gets what was left, if anything. Returns
+ * 0 when everything was undone, -1 when something is left. Requests are
+ * held from interruption meanwhile: a Ctrl-C must not stop the rollback. */
+static int rollback(struct run *run, const ws_plan *plan, ws_err *err)
 {
 	char left[768];
+	size_t n = strlen(err->msg);
+	int rc;
 
 	if (run->p->dry_run)
-		return;
-	if (undo_all(run, plan, left, sizeof(left)) || left[0]) {
-		size_t n = strlen(err->msg);
-
+		return 0;
+	ws_http_interrupt_hold(1);
+	rc = undo_all(run, plan, left, sizeof(left));
+	ws_http_interrupt_hold(0);
+	if (rc || left[0])
 		snprintf(err->msg + n, sizeof(err->msg) - n, "; left after rollback: %s", left);
-	} else {
-		size_t n = strlen(err->msg);
-
+	else
 		snprintf(err->msg + n, sizeof(err->msg) - n, "; everything this run did was undone");
+	return rc;
+}
+
+/* The last write of a run: the record's status. Not fatal, but said. */
+static void final_status(ws_prov *p, const char *id, const char *phase, const char *msg)
+{
+	ws_err e;
+
+	ws_http_interrupt_hold(1); /* the work is done or undone: record it */
+	if (set_status(p, id, phase, msg, &e))
+		warn(p, "the status of workspace '%s' could not be set to %s: %s", id, phase, e.msg);
+	ws_http_interrupt_hold(0);
+}
+
+/* Converge with an undo log that may hold this run's record edit already
+ * (ws_change): on failure everything in it is rolled back. */
+static int converge_run(struct run *run, const ws_record *r, ws_err *err)
+{
+	ws_prov *p = run->p;
+	ws_plan plan;
+	int rc;
+
+	rc = ws_plan_build(r, p->platform, &plan, err);
+	if (!rc && plan.nflyte && (need_flyte(p, err) || check_domains(p, err)))
+		rc = -1;
+	if (rc) {
+		/* nothing applied; only a record edit to put back */
+		if (run->nundo && rollback(run, NULL, err))
+			final_status(p, r->workspace_id, "Failed", err->msg);
+		ws_plan_release(&plan);
+		return -1;
 	}
+	rc = apply_plan(run, &plan, err);
+	if (rc) {
+		/* When all was undone, a record edit was put back with its status. */
+		if (rollback(run, &plan, err) || !run->record_written)
+			final_status(p, r->workspace_id, "Failed", err->msg);
+	} else {
+		final_status(p, r->workspace_id, "Ready", "");
+	}
+	ws_plan_release(&plan);
+	return rc;
 }
 
 int ws_converge(ws_prov *p, const ws_record *r, ws_err *err)
 {
 	struct run run = {p};
-	ws_plan plan;
+	int rc = converge_run(&run, r, err);
+
+	run_release(&run);
+	return rc;
+}
+
+int ws_change(ws_prov *p, const char *id, int (*edit)(void *ctx, ws_record *r, ws_err *err),
+	      void *ctx, ws_record *out, ws_err *err)
+{
+	struct run run = {p};
+	cJSON *before = NULL;
+	ws_record r;
 	int rc;
 
-	if (ws_plan_build(r, p->platform, &plan, err))
+	if (record_edit(p, id, edit, ctx, &r, &before, &run.record_written, err))
 		return -1;
-	if (plan.nflyte && (need_flyte(p, err) || check_domains(p, err))) {
-		ws_plan_release(&plan);
-		return -1;
-	}
-	rc = apply_plan(&run, &plan, err);
-	if (rc) {
-		rollback(&run, &plan, err);
-		set_status(p, r->workspace_id, "Failed", err->msg, NULL);
-	} else {
-		set_status(p, r->workspace_id, "Ready", "", NULL);
-	}
+	/* The edit is the first entry of the undo log, so it is undone last. */
+	if (before && !p->dry_run)
+		push_undo(&run, WS_STEP_RECORD, &WS_KIND_CONFIGMAP, p->platform->system_namespace, id,
+			  before);
+	cJSON_Delete(before);
+	rc = converge_run(&run, &r, err);
 	run_release(&run);
-	ws_plan_release(&plan);
+	if (rc == 0 && out)
+		*out = r;
+	else
+		ws_record_release(&r);
 	return rc;
 }
 
 /* ---- create -------------------------------------------------------------------------- */
 
-static int ensure_system_namespace(ws_prov *p, ws_err *err)
+/* Create the namespace that holds the records if it is missing; *created
+ * says whether this run did. */
+static int ensure_system_namespace(ws_prov *p, int *created, ws_err *err)
 {
 	cJSON *ns = cJSON_CreateObject();
 	int rc;
 
+	*created = 0;
 	cJSON_AddStringToObject(ns, "apiVersion", "v1");
 	cJSON_AddStringToObject(ns, "kind", "Namespace");
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(ns, "metadata"), "name",
@@ -1185,7 +1329,34 @@ static int ensure_system_namespace(ws_prov *p, ws_err *err)
 	if (rc && !ws_err_is_http(err, 409))
 		return ws_err_prefix(err, "cannot create the system namespace '%s'",
 				     p->platform->system_namespace);
+	*created = rc == 0 && !p->dry_run;
 	return 0;
+}
+
+/* After a failed first create: remove the system namespace this run made,
+ * unless a record has appeared in it meanwhile (another create's). What
+ * could not be removed is added to err's message. */
+static void drop_system_namespace(ws_prov *p, ws_err *err)
+{
+	ws_record *recs = NULL;
+	size_t nrecs = 0, n = strlen(err->msg);
+	ws_err e;
+
+	ws_http_interrupt_hold(1);
+	if (ws_record_list(p, &recs, NULL, &nrecs, &e) == 0) {
+		ws_records_release(recs, NULL, nrecs);
+		if (nrecs == 0 && (ws_k8s_delete(p->k8s, &WS_KIND_NAMESPACE, NULL,
+						  p->platform->system_namespace, 0, &e) == 0 ||
+				   ws_err_is_http(&e, 404))) {
+			wait_namespace_gone(p, p->platform->system_namespace);
+			nrecs = (size_t)-1;
+		}
+	}
+	ws_http_interrupt_hold(0);
+	if (nrecs != (size_t)-1)
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 "; the system namespace '%s' created by this run was kept",
+			 p->platform->system_namespace);
 }
 
 /* Make existing take this run's inputs (members, tier, services), keeping
@@ -1309,28 +1480,34 @@ int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err)
 	size_t nrecs = 0;
 	char slug[WS_NAME_BUF], used[WS_SEQ_MAX + 1];
 	unsigned seq;
-	int at, rc;
+	int at, rc, made_system_ns;
 
 	*existed = 0;
 	if (ws_id_parse(r->workspace_id, slug, &seq, err))
 		return -1;
 	if (ws_record_has_service(r, "flyte") && (need_flyte(p, err) || check_domains(p, err)))
 		return -1;
-	if (ensure_system_namespace(p, err) || ws_record_list(p, &recs, NULL, &nrecs, err))
+	if (ensure_system_namespace(p, &made_system_ns, err))
 		return -1;
+	if (ws_record_list(p, &recs, NULL, &nrecs, err)) {
+		if (made_system_ns)
+			drop_system_namespace(p, err);
+		return -1;
+	}
 	at = same_workspace(recs, nrecs, r, slug);
 	if (at >= 0) {
 		struct adopt_ctx ctx = {r};
+		char id[WS_NAME_BUF];
 		ws_record updated;
 
 		*existed = 1;
-		rc = ws_record_edit(p, recs[at].workspace_id, adopt_edit, &ctx, &updated, err);
+		snprintf(id, sizeof(id), "%s", recs[at].workspace_id);
 		ws_records_release(recs, NULL, nrecs);
-		if (rc)
+		if (ws_change(p, id, adopt_edit, &ctx, &updated, err))
 			return -1;
 		ws_record_release(r);
 		*r = updated;
-		return ws_converge(p, r, err);
+		return 0;
 	}
 	used_sequences(recs, nrecs, slug, used);
 	ws_records_release(recs, NULL, nrecs);
@@ -1340,11 +1517,16 @@ int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err)
 		char subject[WS_LONG_NAME_BUF + 16];
 
 		/* validate everything before anything is written */
-		if (ws_plan_build(r, p->platform, &plan, err))
+		rc = ws_plan_build(r, p->platform, &plan, err);
+		if (rc == 0) {
+			ws_plan_release(&plan);
+			rc = allocate(p, r, slug, used, err);
+		}
+		if (rc) {
+			if (made_system_ns)
+				drop_system_namespace(p, err);
 			return -1;
-		ws_plan_release(&plan);
-		if (allocate(p, r, slug, used, err))
-			return -1;
+		}
 		snprintf(subject, sizeof(subject), "configmap/%s", r->workspace_id);
 		report(p, WS_STEP_RECORD, subject, WS_OUT_CREATED,
 		       p->dry_run ? "server dry run: the id is not reserved" : "workspace id allocated");
@@ -1352,15 +1534,22 @@ int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err)
 			push_undo(&run, WS_STEP_RECORD, &WS_KIND_CONFIGMAP, p->platform->system_namespace,
 				  r->workspace_id, NULL);
 		if (ws_plan_build(r, p->platform, &plan, err)) {
-			rollback(&run, NULL, err);
+			if (rollback(&run, NULL, err))
+				final_status(p, r->workspace_id, "Failed", err->msg);
+			else if (made_system_ns)
+				drop_system_namespace(p, err);
 			run_release(&run);
 			return -1;
 		}
 		rc = apply_plan(&run, &plan, err);
-		if (rc)
-			rollback(&run, &plan, err);
-		else
-			set_status(p, r->workspace_id, "Ready", "", NULL);
+		/* When something could not be undone, the record is kept: it must
+		 * say Failed and why, not "allocated". */
+		if (rc && rollback(&run, &plan, err))
+			final_status(p, r->workspace_id, "Failed", err->msg);
+		else if (rc && made_system_ns)
+			drop_system_namespace(p, err);
+		else if (!rc)
+			final_status(p, r->workspace_id, "Ready", "");
 		run_release(&run);
 		ws_plan_release(&plan);
 		return rc;

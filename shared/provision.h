@@ -12,6 +12,11 @@
  * or changed, then reports the step, the object and the server's message;
  * if the undo fails too, the error lists exactly what was left. A Flyte
  * project cannot be deleted: one registered by a failed run is archived.
+ * An edit (ws_change) puts the record back too. After an interruption
+ * (ws_http_interrupt) the run fails at its next request and rolls back as
+ * for any failure; the rollback itself is not interrupted.
+ * The last write of a run is the record's status (Ready, or Failed with the
+ * error when something was left); when it fails, p->warn says so.
  *
  * Ids are allocated atomically by creating the record: on 409 the next free
  * number is taken, so concurrent creates of one name get distinct ids.
@@ -53,6 +58,9 @@ typedef struct ws_prov {
 	int dry_run;                  /* server-side dry run: nothing is persisted */
 	ws_progress_fn progress;      /* may be NULL */
 	void *progress_ctx;
+	/* Something went wrong that does not fail the operation (a status that
+	 * could not be written): one line, no "warning: " prefix. May be NULL. */
+	void (*warn)(void *progress_ctx, const char *msg);
 } ws_prov;
 
 /* Record status written beside workspace.json (key status.json). */
@@ -68,10 +76,23 @@ int ws_record_load(ws_prov *p, const char *id, ws_record *r, char *rv, ws_err *e
 int ws_record_list(ws_prov *p, ws_record **records, cJSON ***status, size_t *n, ws_err *err);
 void ws_records_release(ws_record *records, cJSON **status, size_t n);
 
-/* Change a record safely: load, edit(ctx), save with its resourceVersion,
- * retrying the whole edit on a 409 Conflict. edit returns 0 or -1. */
+/* Change a record safely: load, edit(ctx), check that the edited record
+ * has a valid plan (ws_plan_build with p->platform; if not, that is the
+ * error and nothing is written), save with its resourceVersion, retrying
+ * the whole edit on a 409 Conflict. edit returns 0 or -1. *out (may be
+ * NULL) receives the edited record; the caller releases it. */
 int ws_record_edit(ws_prov *p, const char *id, int (*edit)(void *ctx, ws_record *r, ws_err *err),
 		   void *ctx, ws_record *out, ws_err *err);
+
+/* Change a workspace all or nothing: ws_record_edit, then ws_converge to
+ * the edited record. When converging fails, its objects are rolled back and
+ * the record gets its previous content and status back, so the record, the
+ * cluster and Flyte are as before (the record is not put back if someone
+ * else changed it meanwhile). If the record cannot be put back, err says so:
+ * "...; left after rollback: configmap/ID (record still lists the change:
+ * <server message>)". *out as for ws_record_edit, on success only. */
+int ws_change(ws_prov *p, const char *id, int (*edit)(void *ctx, ws_record *r, ws_err *err),
+	      void *ctx, ws_record *out, ws_err *err);
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
@@ -82,7 +103,8 @@ int ws_platform_from_cluster(ws_k8s *k, const char *system_namespace, ws_platfor
 
 /* Create a workspace from a record whose id is not final: the slug comes
  * from r->workspace_name. If a workspace with the same name and owner exists
- * it is converged instead (idempotent re-run); else the lowest free number
+ * its record takes this run's inputs and it is converged instead (idempotent
+ * re-run, all or nothing as ws_change); else the lowest free number
  * is allocated. On return r->workspace_id is the id used; *existed tells
  * which case it was. */
 int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err);

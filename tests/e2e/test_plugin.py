@@ -435,6 +435,7 @@ FAULT_STEPS = [
 @pytest.mark.emulator_only
 @pytest.mark.parametrize("step,server,method,path", FAULT_STEPS, ids=[s[0] for s in FAULT_STEPS])
 def test_failure_at_each_step_leaves_nothing(c, clean_faults, step, server, method, path):
+    c.kubectl("create", "namespace", SYS, check=False)  # as on an installed cluster
     before = snapshot(c)
     c.fault(server, method=method, path=path, status=403, count=1,
             message="injected fault at %s" % step)
@@ -444,6 +445,20 @@ def test_failure_at_each_step_leaves_nothing(c, clean_faults, step, server, meth
     assert "step '%s'" % step in line, line
     assert "injected fault at %s" % step in line, line
     assert "everything this run did was undone" in line or step == "record", line
+    assert snapshot(c) == before
+
+
+@pytest.mark.emulator_only
+def test_failed_first_create_removes_the_system_namespace_it_made(c, clean_faults):
+    sys_ns = "fresh-records"  # -n: where the records live; missing on a new cluster
+    before = snapshot(c)
+    assert sys_ns not in [n for n, _ in before["namespaces"]]
+    c.fault("apiserver", method="POST", path=r"^/api/v1/namespaces/%s/configmaps$" % sys_ns,
+            status=403, count=1, message="injected fault at record")
+    line = one_line_error(ws(c, "create", "First Ever", "--owner", "alice@company.com", "--yes",
+                             "-n", sys_ns, check=False))
+    assert "step 'record'" in line and "injected fault at record" in line, line
+    assert "kept" not in line, line
     assert snapshot(c) == before
 
 
