@@ -155,7 +155,9 @@ static int op_prepare(ws_k8s *k, const ws_k8s_op *op, ws_http_req *r, ws_err *er
 		if (op->verb == WS_K8S_CREATE)
 			name = NULL;
 	}
-	if (op->verb != WS_K8S_CREATE && (!name || !*name))
+	if (op->list && op->verb == WS_K8S_GET)
+		name = NULL;
+	else if (op->verb != WS_K8S_CREATE && (!name || !*name))
 		return ws_fail(err, WS_E_INVALID, "no %s name given", op->kind->kind);
 	if (op->kind->namespaced && (!ns || !*ns))
 		return ws_fail(err, WS_E_INVALID, "no namespace given for %s '%s'", op->kind->kind,
@@ -168,6 +170,9 @@ static int op_prepare(ws_k8s *k, const ws_k8s_op *op, ws_http_req *r, ws_err *er
 	if (writes && k->field_manager[0] && add_query(&url, "fieldManager", k->field_manager, err))
 		goto out;
 	if (op->dry_run && op->verb != WS_K8S_GET && add_query(&url, "dryRun", "All", err))
+		goto out;
+	if (!name && op->verb == WS_K8S_GET && op->label_selector && *op->label_selector &&
+	    add_query(&url, "labelSelector", op->label_selector, err))
 		goto out;
 	if (op->verb == WS_K8S_CREATE || op->verb == WS_K8S_UPDATE) {
 		ctype = "application/json";

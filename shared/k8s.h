@@ -42,6 +42,9 @@ typedef struct ws_k8s_op {
 	const char *patch_type;   /* PATCH: "application/merge-patch+json" (default),
 				     "application/json-patch+json", "application/strategic-merge-patch+json" */
 	int dry_run;              /* ?dryRun=All */
+	int list;                 /* GET: the collection (name ignored), one unpaged List;
+				     a server may still page it: see metadata.continue */
+	const char *label_selector; /* list: ?labelSelector= */
 	/* outputs */
 	int rc;                   /* 0 ok, -1 failed (err) */
 	cJSON *result;            /* the object the server returned (caller frees), or NULL */

@@ -901,40 +901,67 @@ static int planned(const ws_plan *plan, const ws_kind *k, const char *ns, const 
 }
 
 /* Managed objects of this workspace that the plan no longer has. Calls
- * found(ctx, kind, ns, object) for each; returns -1 on a listing error. */
+ * found(ctx, kind, ns, object) for each; returns -1 on a listing error.
+ * Every kind in every namespace is listed at once (one round trip); a list
+ * the server pages anyway is read again in full. */
 static int each_stale(ws_prov *p, const ws_plan *plan,
 		      int (*found)(void *ctx, const ws_kind *k, const char *ns, const cJSON *obj),
 		      void *ctx, ws_err *err)
 {
+	enum { NKINDS = sizeof(pruned_kinds) / sizeof(pruned_kinds[0]) };
+	size_t n = plan->namespaces.n * NKINDS, i;
+	ws_k8s_op *ops = calloc(n ? n : 1, sizeof(*ops));
 	char selector[160];
-	size_t d, k;
+	int rc = 0;
 
+	if (!ops)
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
 	snprintf(selector, sizeof(selector), "%s=%s,%s=%s", WS_LABEL_WORKSPACE, plan->workspace_id,
 		 WS_LABEL_MANAGED_BY, WS_MANAGED_BY);
-	for (d = 0; d < plan->namespaces.n; d++) {
-		for (k = 0; k < sizeof(pruned_kinds) / sizeof(pruned_kinds[0]); k++) {
-			ws_k8s_list_opts opts = {selector, NULL, 0};
-			cJSON *items = NULL, *o;
-			const char *ns = plan->namespaces.items[d];
-
-			if (ws_k8s_list(p->k8s, pruned_kinds[k], ns, &opts, &items, NULL, err)) {
-				if (ws_err_is_http(err, 404))
-					continue; /* namespace not there (yet) */
-				return ws_err_prefix(err, "cannot list %s in '%s'", pruned_kinds[k]->plural, ns);
-			}
-			cJSON_ArrayForEach(o, items) {
-				const char *name = ws_json_str(o, "metadata", "name", NULL);
-
-				if (name && !planned(plan, pruned_kinds[k], ns, name) &&
-				    found(ctx, pruned_kinds[k], ns, o)) {
-					cJSON_Delete(items);
-					return -1;
-				}
-			}
-			cJSON_Delete(items);
-		}
+	for (i = 0; i < n; i++) {
+		ops[i].verb = WS_K8S_GET;
+		ops[i].list = 1;
+		ops[i].kind = pruned_kinds[i % NKINDS];
+		ops[i].ns = plan->namespaces.items[i / NKINDS];
+		ops[i].label_selector = selector;
 	}
-	return 0;
+	ws_k8s_run(p->k8s, ops, n);
+	for (i = 0; i < n && rc == 0; i++) {
+		const ws_kind *kind = ops[i].kind;
+		const char *ns = ops[i].ns, *more;
+		cJSON *items = NULL, *o;
+
+		if (ops[i].rc) {
+			if (ws_err_is_http(&ops[i].err, 404))
+				continue; /* namespace not there (yet) */
+			*err = ops[i].err;
+			rc = ws_err_prefix(err, "cannot list %s in '%s'", kind->plural, ns);
+			break;
+		}
+		more = ws_json_str(ops[i].result, "metadata", "continue", NULL);
+		if (more && *more) {
+			ws_k8s_list_opts opts = {selector, NULL, 0};
+
+			if (ws_k8s_list(p->k8s, kind, ns, &opts, &items, NULL, err)) {
+				rc = ws_err_prefix(err, "cannot list %s in '%s'", kind->plural, ns);
+				break;
+			}
+		} else {
+			items = cJSON_DetachItemFromObjectCaseSensitive(ops[i].result, "items");
+		}
+		cJSON_ArrayForEach(o, items) {
+			const char *name = ws_json_str(o, "metadata", "name", NULL);
+
+			if (name && !planned(plan, kind, ns, name) && found(ctx, kind, ns, o)) {
+				rc = -1;
+				break;
+			}
+		}
+		cJSON_Delete(items);
+	}
+	ws_k8s_ops_release(ops, n);
+	free(ops);
+	return rc;
 }
 
 struct prune_ctx {

@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import select
 import socket
 import ssl
@@ -59,6 +60,33 @@ class _OptionsKind:
     def __init__(self, kind):
         self.kind = kind
 
+class Concurrency:
+    """The most requests matching a pattern (method and path?query) that were
+    being served at once: how a test sees that a client sends in parallel."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pattern = None
+        self.now = self.max = 0
+
+    def reset(self, pattern):
+        with self.lock:
+            self.pattern = re.compile(pattern) if pattern else None
+            self.now = self.max = 0
+
+    def enter(self, line):
+        with self.lock:
+            if not self.pattern or not self.pattern.search(line):
+                return False
+            self.now += 1
+            self.max = max(self.max, self.now)
+            return True
+
+    def leave(self):
+        with self.lock:
+            self.now -= 1
+
+
 class Cluster:
     """Everything the handlers share."""
 
@@ -74,6 +102,7 @@ class Cluster:
         self.api = kube_api.Api(self.store, self.admission, self.authn, ca_pem)
         self.openapi = disco.OpenAPI()
         self.faults = FaultInjector()
+        self.concurrency = Concurrency()
         self.bookmark_interval = args.bookmark_interval
         self.address = ""
         self.shutting_down = threading.Event()
@@ -293,8 +322,13 @@ class Handler(BaseHTTPRequestHandler):
                                          'control API' % self.user.username)
                 self.control(path[len("/_emulator/"):], raw)
                 return
-            action = c.faults.decide(self.command, path)
-            c.faults.apply_delay(action)
+            counted = c.concurrency.enter("%s %s" % (self.command, self.path))
+            try:
+                action = c.faults.decide(self.command, path)
+                c.faults.apply_delay(action)
+            finally:
+                if counted:
+                    c.concurrency.leave()
             if action.drop:
                 self.drop()
                 return
@@ -333,6 +367,13 @@ class Handler(BaseHTTPRequestHandler):
         if sub == "compact" and self.command == "POST":
             c.store.compact()
             self.send_body(200, {"compactedResourceVersion": str(c.store.rv)})
+            return
+        if sub == "concurrency" and self.command == "POST":
+            c.concurrency.reset((body or {}).get("pattern"))
+            self.send_body(200, {"max": 0})
+            return
+        if sub == "concurrency" and self.command == "GET":
+            self.send_body(200, {"max": c.concurrency.max})
             return
         if sub == "state" and self.command == "GET":
             self.send_body(200, {"resourceVersion": str(c.store.rv),

@@ -463,6 +463,22 @@ def test_failed_first_create_removes_the_system_namespace_it_made(c, clean_fault
 
 
 @pytest.mark.emulator_only
+def test_independent_requests_go_in_parallel(c, clean_faults):
+    def most_at_once(pattern, *args):
+        c._control("apiserver", "POST", "concurrency", {"pattern": pattern})
+        ws(c, *args)
+        return c._control("apiserver", "GET", "concurrency")["max"]
+
+    c.latency("apiserver", 150)
+    # after the namespace: quota, service account, network policy, 2 roles, 2 bindings
+    assert most_at_once(r"^POST /api", "create", "Parallel", "--owner", "alice@company.com",
+                        "--member", "bob=viewer", "--yes") >= 7
+    # a re-run looks for objects no longer planned: every kind listed at once
+    assert most_at_once(r"^GET \S*labelSelector=", "create", "Parallel", "--owner",
+                        "alice@company.com", "--yes") >= 5
+
+
+@pytest.mark.emulator_only
 def test_failure_in_flyte_settings_archives_the_new_project(c, clean_faults):
     before = snapshot(c)
     c.fault("flyte", method="PUT", path=r"^/api/v1/project_attributes/", status=400, count=1,
