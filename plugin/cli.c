@@ -95,12 +95,13 @@ static void set_value(const struct opt *o, const char *v)
 }
 
 /* The options every command accepts; g must hold GLOBAL_OPTS entries. */
-#define GLOBAL_OPTS 10
+#define GLOBAL_OPTS 11
 static void global_opts(struct cli *cli, struct opt g[GLOBAL_OPTS])
 {
 	const struct opt globals[GLOBAL_OPTS] = {
 		{"kubeconfig", 0, OPT_STRING, &cli->kubeconfig, NULL, 0},
 		{"context", 0, OPT_STRING, &cli->context, NULL, 0},
+		{"server", 's', OPT_STRING, &cli->server, NULL, 0},
 		{"namespace", 'n', OPT_STRING, &cli->system_namespace, NULL, 0},
 		{"output", 'o', OPT_STRING, &cli->output, NULL, 0},
 		{"flyte-endpoint", 0, OPT_STRING, &cli->flyte_endpoint, NULL, 0},

@@ -26,6 +26,7 @@ struct cli {
 	const char *prog;           /* "kubectl workspace" when run by kubectl */
 	const char *kubeconfig;     /* --kubeconfig */
 	const char *context;        /* --context */
+	const char *server;         /* -s, --server: the API server's address */
 	const char *system_namespace; /* -n/--namespace: where records live */
 	const char *output;         /* -o/--output; NULL for the default (-o table) */
 	int output_table;           /* -o table was given (cli_parse sets output NULL) */

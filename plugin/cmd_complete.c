@@ -16,7 +16,7 @@
 #define DIRECTIVE_NO_FILES 4
 #define KUBECONFIG_MAX (4u << 20)
 
-static const char *const global_flags[] = {"--kubeconfig", "--context", "--namespace",
+static const char *const global_flags[] = {"--kubeconfig", "--context", "--server", "--namespace",
 					   "--flyte-endpoint", "--platform-config", "--tiers-file",
 					   "--request-timeout", "--help", NULL};
 static const char *const roles[] = {"owner", "contributor", "viewer", NULL};
@@ -222,7 +222,8 @@ static void offer_contexts(const struct cli *cli, const char *lead, const char *
 static int takes_value(const char *flag)
 {
 	static const char *const valued[] = {
-		"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--flyte-endpoint",
+		"--kubeconfig", "--context", "--server", "-s", "--namespace", "-n", "--output", "-o",
+		"--flyte-endpoint",
 		"--platform-config", "--tiers-file", "--request-timeout", "--owner", "--member",
 		"--service", "--tier", "--email", "--domain", "-d", "--write-config", NULL};
 	const char *const *v;

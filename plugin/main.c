@@ -42,6 +42,7 @@ static void usage(FILE *f)
 	fputs("\nOptions (accepted by every command):\n"
 	      "    --kubeconfig='': Path to the kubeconfig file to use (else KUBECONFIG, ~/.kube/config, in-cluster).\n"
 	      "    --context='': The name of the kubeconfig context to use.\n"
+	      "    -s, --server='': The address and port of the Kubernetes API server.\n"
 	      "    -n, --namespace='workspace-system': The namespace that holds workspace records.\n"
 	      "    --flyte-endpoint='': Flyte Admin URL (else FLYTE_PLATFORM_URL, else the platform config).\n"
 	      "    --platform-config='': Platform settings file (else WORKSPACE_PLATFORM_CONFIG, else the\n"

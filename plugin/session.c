@@ -110,6 +110,7 @@ int session_open(struct cli *cli, struct session *s, ws_err *err)
 			       cli->request_timeout);
 	ko.kubeconfig = cli->kubeconfig;
 	ko.context = cli->context;
+	ko.server = cli->server;
 	if (ws_http_global_init(err) || ws_k8s_open(&s->k8s, &ko, err))
 		return -1;
 	if (timeout)

@@ -347,6 +347,14 @@ int ws_platform_from_cluster(ws_k8s *k, const char *system_namespace, ws_platfor
 			return 0; /* no operator settings: defaults */
 		}
 		ws_platform_release(out);
+		/* The first request of every command: when nothing answered, say
+		 * that the cluster is out of reach rather than what was asked. */
+		if (err->kind == WS_E_TRANSPORT)
+			return ws_err_prefix(err, "cannot reach the Kubernetes API server (%s%s%s)",
+					     k->conn.context && *k->conn.context ? "context '" : "",
+					     k->conn.context && *k->conn.context ? k->conn.context
+										 : k->conn.source,
+					     k->conn.context && *k->conn.context ? "'" : "");
 		return ws_err_prefix(err, "cannot read platform settings");
 	}
 	text = ws_json_str(cm, "data", WS_PLATFORM_KEY, NULL);

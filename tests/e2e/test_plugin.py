@@ -721,6 +721,13 @@ def test_merged_kubeconfig_files(c, tmp_path):
 
 
 @pytest.mark.emulator_only
+def test_unreachable_server_is_a_clear_error(c):
+    line = one_line_error(ws(c, "list", "--server", "https://127.0.0.1:1", check=False))
+    assert line.startswith("error: cannot reach the Kubernetes API server (context "), line
+    assert "127.0.0.1:1" in line, line
+    assert ws(c, "-s", c.env["KUBE_APISERVER_URL"], "list").returncode == 0
+
+
 def test_wrong_credential_is_a_clear_error(c, tmp_path):
     cfg = yaml.safe_load(Path(c.env["KUBECONFIG"]).read_text())
     for u in cfg["users"]:
