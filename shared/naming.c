@@ -399,6 +399,29 @@ static int id_slot(const ws_ns_template *t, const char *ns, const char *domain,
 	return 1;
 }
 
+/* In the workspace pattern: the template's literal text around an id slot
+ * that starts with "ws-", whatever stands where the domain goes. Such a name
+ * is a workspace namespace or a malformed one, never an unrelated one. */
+static int in_pattern(const ws_ns_template *t, const char *ns)
+{
+	const char *s = ns, *hit;
+	size_t n = strlen(ns), l1 = strlen(t->lit[1]);
+
+	if (!strip_front(&s, &n, t->lit[0]))
+		return 0;
+	if (!t->has_domain)
+		return strip_back(s, &n, t->lit[1]) && n >= 3 && strncmp(s, "ws-", 3) == 0;
+	if (!strip_back(s, &n, t->lit[2]))
+		return 0;
+	if (!t->domain_first)
+		return n >= 3 && strncmp(s, "ws-", 3) == 0;
+	/* "<domain><lit1>ws-...": the separator followed by "ws-", after a domain */
+	for (hit = s + 1; hit + l1 + 3 <= s + n; hit++)
+		if (strncmp(hit, t->lit[1], l1) == 0 && strncmp(hit + l1, "ws-", 3) == 0)
+			return 1;
+	return 0;
+}
+
 enum ws_ns_kind ws_ns_classify(const ws_ns_template *t, const char *const *domains,
 			       size_t ndomains, const char *ns, char id[WS_NAME_BUF],
 			       char domain[WS_NAME_BUF], ws_err *why)
@@ -413,19 +436,22 @@ enum ws_ns_kind ws_ns_classify(const ws_ns_template *t, const char *const *domai
 		if (!id_slot(t, ns, dom, &slot, &slot_len))
 			slot = NULL;
 	}
-	if (!slot)
+	if (!slot && !in_pattern(t, ns))
 		return WS_NS_OTHER;
-	if (slot_len >= WS_NAME_BUF || ws_id_parse((memcpy(idbuf, slot, slot_len),
-						    idbuf[slot_len] = '\0', idbuf), slug, &seq, NULL) ||
+	if (!slot || slot_len >= WS_NAME_BUF ||
+	    ws_id_parse((memcpy(idbuf, slot, slot_len), idbuf[slot_len] = '\0', idbuf), slug, &seq,
+			NULL) ||
 	    ws_check_dns_label(ns, "namespace", NULL)) {
-		char expect[160];
+		char doms[256] = "";
 
-		snprintf(expect, sizeof(expect), "%s", t->text);
+		for (i = 0; t->has_domain && i < ndomains; i++)
+			snprintf(doms + strlen(doms), sizeof(doms) - strlen(doms), "%s%s",
+				 i ? ", " : " and domain one of ", domains[i]);
 		ws_fail(why, WS_E_INVALID,
 			"namespace '%s' is in the workspace pattern but is not a valid workspace "
 			"namespace: expected %s with project ws-<slug>-<NNN> (slug of a-z, 0-9 and "
-			"single '-', NNN from 001 to 999), at most 63 characters",
-			ns, expect);
+			"single '-', NNN from 001 to 999)%s, at most 63 characters",
+			ns, t->text, doms);
 		return WS_NS_MALFORMED;
 	}
 	if (id)

@@ -71,8 +71,12 @@ enum ws_ns_kind {
 
 /* Classify a namespace name against the template. A name is in the
  * workspace pattern when the template's literal text matches around an id
- * slot that starts with "ws-". `domains` lists the known domains (needed
- * only for templates with "{{ domain }}"). id and domain may be NULL. */
+ * slot that starts with "ws-", whatever stands in the domain's place (so
+ * "flyte-ws-demo-001-qa" and "flyte-ws-demo-001" are in the pattern of
+ * "flyte-{{ project }}-{{ domain }}"); it is a workspace namespace only when
+ * the id is valid and, for templates with "{{ domain }}", the domain is one
+ * of `domains`. Otherwise it is malformed, and why says the expected form
+ * (with the known domains). id and domain may be NULL. */
 enum ws_ns_kind ws_ns_classify(const ws_ns_template *t, const char *const *domains,
 			       size_t ndomains, const char *ns, char id[WS_NAME_BUF],
 			       char domain[WS_NAME_BUF], ws_err *why);

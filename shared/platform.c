@@ -87,6 +87,8 @@ int ws_platform_defaults(ws_platform *p, ws_err *err)
 	provider_defaults(p);
 	set(&p->default_tier, WS_DEFAULT_TIER);
 	ws_strlist_add(&p->quota_managers, "group:system:masters");
+	/* kubeadm >= 1.29: admin.conf is in this group, no longer in system:masters */
+	ws_strlist_add(&p->quota_managers, "group:kubeadm:cluster-admins");
 	ws_strlist_add(&p->quota_managers, "system:serviceaccount:workspace-system:workspace-controller");
 	return ws_tiers_default(&p->tiers, err);
 }

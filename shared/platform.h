@@ -14,7 +14,8 @@
  *   network: {allowNamespaces: [flyte]}
  *   tiers: {standard: {requests.cpu: "20", ...}}
  *   defaultTier: standard
- *   quotaManagers: ["group:system:masters", "system:serviceaccount:workspace-system:workspace-controller"]
+ *   quotaManagers: ["group:system:masters", "group:kubeadm:cluster-admins",
+ *                   "system:serviceaccount:workspace-system:workspace-controller"]
  *
  * A ws_platform owns every member; ws_platform_release frees them.
  */

@@ -1,4 +1,5 @@
-/* rule_namespace.c - Namespace CREATE/UPDATE: a workspace namespace carries
+/* rule_namespace.c - Namespace CREATE/UPDATE (and UPDATE through
+ * namespaces/status and namespaces/finalize): a workspace namespace carries
  * the plan's tenant labels and annotations (ws_namespace_meta, so they are
  * exactly the plugin's); a name in the workspace pattern that is not a valid
  * workspace namespace is refused; tenant labels can neither disagree with
@@ -72,6 +73,43 @@ static void check_tenant_labels(const wh_ctx *c, const char *name, const char *i
 	}
 }
 
+/* namespaces/status and namespaces/finalize UPDATE: their strategies keep
+ * metadata changes, so they could change labels behind a plain UPDATE's
+ * back. Nothing is added there (the controllers that write them must never
+ * be blocked by what a namespace lacks); only a tenant label that this
+ * update changes, removes or sets to another workspace is refused, with the
+ * messages of a plain UPDATE. */
+static void subresource_update(const wh_ctx *c, const char *name, const char *id,
+			       const char *domain, const cJSON *labels, const cJSON *old_labels,
+			       wh_decision *d)
+{
+	const char *keys[3];
+	size_t i, n = tenant_keys(c->p, keys);
+
+	for (i = 0; i < n; i++) {
+		const char *v = wh_map_str(labels, keys[i]), *was = wh_map_str(old_labels, keys[i]);
+		const char *expect = strcmp(keys[i], WS_LABEL_DOMAIN) == 0 ? domain : id;
+
+		if (v && was && strcmp(v, was) == 0)
+			continue;
+		if (!v && was)
+			wh_deny(d, 403, "Forbidden",
+				"tenant label '%s' of namespace '%s' cannot be removed (it is '%.63s'), "
+				"also not through namespaces/%s",
+				keys[i], name, was, c->req->sub_resource);
+		else if (v && was)
+			wh_deny(d, 403, "Forbidden",
+				"tenant label '%s' of namespace '%s' cannot be changed from '%s' to "
+				"'%.63s', also not through namespaces/%s",
+				keys[i], name, was, v, c->req->sub_resource);
+		else if (v && strcmp(v, expect) != 0)
+			wh_deny(d, 403, "Forbidden",
+				"label '%s' is '%.63s' but namespace '%s' belongs to workspace '%s': "
+				"tenant labels must name the namespace's own workspace",
+				keys[i], v, name, id);
+	}
+}
+
 void wh_rule_namespace(const wh_ctx *c, wh_decision *d)
 {
 	static const char *const labels_path[] = {"metadata", "labels"};
@@ -94,6 +132,8 @@ void wh_rule_namespace(const wh_ctx *c, wh_decision *d)
 		other_namespace(c, name, labels, old_labels, d);
 		return;
 	case WS_NS_MALFORMED:
+		if (*req->sub_resource)
+			return;
 		if (req->op == WS_ADM_CREATE)
 			wh_deny(d, 422, "Invalid", "%s", why.msg);
 		else
@@ -101,6 +141,10 @@ void wh_rule_namespace(const wh_ctx *c, wh_decision *d)
 		return;
 	case WS_NS_WORKSPACE:
 		break;
+	}
+	if (*req->sub_resource) {
+		subresource_update(c, name, id, domain, labels, old_labels, d);
+		return;
 	}
 	if (ws_namespace_meta(c->p, id, c->p->ns_template.has_domain ? domain : NULL, tier, NULL,
 			      NULL, &want_labels, &want_annots, &why)) {

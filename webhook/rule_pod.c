@@ -1,5 +1,6 @@
 /* rule_pod.c - Pod CREATE in a workspace namespace: the pod gets the tenant
- * labels and every container and init container the Flyte project context
+ * labels and every container and init container (and, through
+ * pods/ephemeralcontainers, every new ephemeral container) the Flyte project context
  * (FLYTE_DEFAULT_PROJECT, FLYTE_DEFAULT_DOMAIN, FLYTE_PLATFORM_URL when
  * configured) without touching the env it already has. A pod that points
  * at another workspace (its `project` label, its tenant labels, or its
@@ -142,6 +143,52 @@ static void container_env(const cJSON *ctr, const char *list, int index, const p
 	}
 }
 
+/* Pod UPDATE: labels are the only thing that can move a running pod to
+ * another workspace. A tenant label cannot be changed or removed, and a
+ * `project` label cannot be set to another project; what the update does
+ * not touch is left alone (a pod admitted before the webhook keeps working:
+ * its finalizers can still be removed). Nothing is added on UPDATE. */
+static void pod_update(const cJSON *labels, const cJSON *old_labels, const pod_ctx *pc,
+		       wh_decision *d)
+{
+	static const char *const keys[] = {WS_LABEL_WORKSPACE, WS_LABEL_TENANT, "project"};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		const char *v = wh_map_str(labels, keys[i]), *was = wh_map_str(old_labels, keys[i]);
+
+		if (v && was && strcmp(v, was) == 0)
+			continue;
+		if (i < 2 && !v && was)
+			wh_deny(d, 403, "Forbidden",
+				"tenant label '%s' of pod '%s' cannot be removed (it is '%.63s')",
+				keys[i], pc->pod, was);
+		else if (i < 2 && v && was)
+			wh_deny(d, 403, "Forbidden",
+				"tenant label '%s' of pod '%s' cannot be changed from '%.63s' to '%.63s'",
+				keys[i], pc->pod, was, v);
+		else if (v && strcmp(v, pc->id) != 0)
+			wh_deny(d, 403, "Forbidden",
+				"pod '%s' cannot get label %s='%.63s', another workspace: pods in "
+				"namespace '%s' belong to %s '%s'",
+				pc->pod, keys[i], v, pc->ns, i < 2 ? "workspace" : "project", pc->id);
+	}
+}
+
+/* 1 when a container of that name is in the list. */
+static int has_container(const cJSON *list, const char *name)
+{
+	const cJSON *ctr;
+
+	cJSON_ArrayForEach(ctr, (cJSON_IsArray(list) ? list : NULL)) {
+		const char *n = wh_map_str(ctr, "name");
+
+		if (n && name && strcmp(n, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 void wh_rule_pod(const wh_ctx *c, wh_decision *d)
 {
 	static const char *const labels_path[] = {"metadata", "labels"};
@@ -162,7 +209,26 @@ void wh_rule_pod(const wh_ctx *c, wh_decision *d)
 	if (!pc.pod)
 		pc.pod = "";
 	pc.url = c->p->flyte_endpoint;
+	if (req->op == WS_ADM_UPDATE && !*req->sub_resource) {
+		pod_update(labels, ws_json_get(req->old_object, "metadata", "labels", NULL), &pc, d);
+		return;
+	}
 	pc.domain = pod_domain(c, labels, domain, &pc, d);
+	if (*req->sub_resource) {
+		/* pods/ephemeralcontainers: the containers this update adds get the
+		 * Flyte context (and may not point elsewhere), like any container;
+		 * the ones already there cannot change any more. */
+		const cJSON *list = ws_json_get(req->object, "spec", "ephemeralContainers", NULL);
+		const cJSON *old = ws_json_get(req->old_object, "spec", "ephemeralContainers", NULL);
+
+		i = 0;
+		cJSON_ArrayForEach(ctr, (cJSON_IsArray(list) ? list : NULL)) {
+			if (cJSON_IsObject(ctr) && !has_container(old, wh_map_str(ctr, "name")))
+				container_env(ctr, "ephemeralContainers", i, &pc, d);
+			i++;
+		}
+		return;
+	}
 	check_labels(labels, &pc, d);
 
 	want = cJSON_CreateObject();

@@ -10,20 +10,38 @@
 
 #define OP(o) (1u << (o))
 
+/* Which requests each rule sees: operations on the object itself, and the
+ * subresources (all on UPDATE) whose strategy keeps what the rule guards:
+ * namespaces/status and namespaces/finalize keep metadata changes (labels),
+ * pods/ephemeralcontainers adds containers. Other subresources (status,
+ * binding, eviction, ...) are allowed unchanged. */
 static const struct {
 	const char *group;
 	const char *kind;
 	enum wh_kind k;
 	unsigned ops;
+	const char *subs[3];
 	void (*fn)(const wh_ctx *, wh_decision *);
 } table[] = {
-	{"", "Namespace", WH_KIND_NAMESPACE, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE), wh_rule_namespace},
-	{"", "Pod", WH_KIND_POD, OP(WS_ADM_CREATE), wh_rule_pod},
-	{"flyte.lyft.com", "FlyteWorkflow", WH_KIND_FLYTEWORKFLOW, OP(WS_ADM_CREATE),
+	{"", "Namespace", WH_KIND_NAMESPACE, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE),
+	 {"status", "finalize", NULL}, wh_rule_namespace},
+	{"", "Pod", WH_KIND_POD, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE), {"ephemeralcontainers", NULL},
+	 wh_rule_pod},
+	{"flyte.lyft.com", "FlyteWorkflow", WH_KIND_FLYTEWORKFLOW, OP(WS_ADM_CREATE), {NULL},
 	 wh_rule_flyteworkflow},
 	{"", "ResourceQuota", WH_KIND_RESOURCEQUOTA,
-	 OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE) | OP(WS_ADM_DELETE), wh_rule_quota},
+	 OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE) | OP(WS_ADM_DELETE), {NULL}, wh_rule_quota},
 };
+
+static int guarded_sub(const char *const *subs, const char *sub)
+{
+	size_t i;
+
+	for (i = 0; i < 3 && subs[i]; i++)
+		if (strcmp(subs[i], sub) == 0)
+			return 1;
+	return 0;
+}
 
 const char *wh_kind_name(enum wh_kind k)
 {
@@ -82,10 +100,49 @@ static void need_f(wh_decision *d, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* s for a message: itself when at most max characters, else cut at the last
+ * token boundary (',', ' ', ';') that leaves room for "...", which is
+ * appended (a quota summary is cut between two of its resources). */
+static const char *clip_value(const char *s, size_t max, char *out, size_t outsz)
+{
+	size_t len = strlen(s), cut, i;
+
+	if (max >= outsz)
+		max = outsz - 1;
+	if (len <= max || max < 4) {
+		snprintf(out, max + 1, "%s", s);
+		return out;
+	}
+	/* the last whole token that leaves room for "..." */
+	cut = max - 3;
+	for (i = cut; i > 0; i--)
+		if (s[i] == ',' || s[i] == ' ' || s[i] == ';')
+			break;
+	if (i > 0)
+		cut = i;
+	memcpy(out, s, cut);
+	memcpy(out + cut, "...", 4);
+	return out;
+}
+
+/* "<what> '<key>' set to '<value>' (was '<old>')", the old value cut at a
+ * token boundary so that the whole warning fits in WH_WARN_LEN. */
+static void warn_replaced(wh_decision *d, const char *what, const char *key, const char *value,
+			  const char *was)
+{
+	char head[WH_WARN_LEN], old[WH_WARN_LEN];
+	int n = snprintf(head, sizeof(head), "%s '%s' set to '%s' (was '", what, key, value);
+	size_t room = n > 0 && (size_t)n + 2 < WH_WARN_LEN - 1 ? WH_WARN_LEN - 1 - (size_t)n - 2 : 0;
+
+	wh_warn(d, "%s%s')", head, clip_value(was, room, old, sizeof(old)));
+}
+
 void wh_put_map(wh_decision *d, const cJSON *current, const char *const *tokens, size_t n,
 		const cJSON *want, const char *what)
 {
 	const cJSON *w;
+	const char *was;
+	char clip[168];
 	ws_err err;
 
 	if (d->outcome == WH_DENIED)
@@ -101,10 +158,10 @@ void wh_put_map(wh_decision *d, const cJSON *current, const char *const *tokens,
 			need_f(d, "%s '%s' is missing", what, w->string);
 			continue;
 		}
-		need_f(d, "%s '%s' is '%.63s' instead of '%s'", what, w->string,
-		       cJSON_IsString(have) ? have->valuestring : "(not a string)", w->valuestring);
-		wh_warn(d, "%s '%s' set to '%s' (was '%.63s')", what, w->string, w->valuestring,
-			cJSON_IsString(have) ? have->valuestring : "(not a string)");
+		was = cJSON_IsString(have) ? have->valuestring : "(not a string)";
+		need_f(d, "%s '%s' is '%s' instead of '%s'", what, w->string,
+		       clip_value(was, 160, clip, sizeof(clip)), w->valuestring);
+		warn_replaced(d, what, w->string, w->valuestring, was);
 	}
 	if (ws_patch_put_keys(&d->patch, current, tokens, n, want, &err))
 		wh_deny(d, 500, "InternalError", "internal error: %s", err.msg);
@@ -175,8 +232,8 @@ void wh_decide(const ws_platform *p, enum wh_mode mode, const ws_admission_reque
 	if (i == sizeof(table) / sizeof(table[0]))
 		return;
 	d->kind = table[i].k;
-	/* Subresources (status, finalize, binding, ...) are not the object itself. */
-	if (*req->sub_resource || !(table[i].ops & OP(req->op)))
+	if (*req->sub_resource ? req->op != WS_ADM_UPDATE || !guarded_sub(table[i].subs, req->sub_resource)
+			       : !(table[i].ops & OP(req->op)))
 		return;
 	table[i].fn(&c, d);
 	if (d->outcome != WH_DENIED) {

@@ -1,5 +1,6 @@
 """The dynamic admission chain: reads the Mutating/ValidatingWebhookConfigurations
-stored in the emulator, matches rules / namespaceSelector / objectSelector,
+stored in the emulator, matches rules / namespaceSelector / objectSelector /
+matchConditions (CEL, the subset in kube_cel),
 sends an admission.k8s.io/v1 AdmissionReview over HTTPS (HTTP/1.1, TLS 1.2+,
 caBundle verified for <svc>.<ns>.svc or the URL host, `?timeout=Ns`), applies
 the returned JSON Patch with python3-jsonpatch, and honours failurePolicy,
@@ -20,6 +21,7 @@ import uuid
 
 import jsonpatch
 
+import kube_cel
 import kube_resources as kr
 from kube_errors import ApiError, internal
 from kube_selectors import matches_label_selector_object
@@ -224,7 +226,37 @@ class Admission:
                 or (req.old is not None and matches_label_selector_object(sel, labels_old))
             if not hit:
                 return False
-        return True
+        return self._match_conditions(w, req)
+
+    def _match_conditions(self, w, req):
+        """CEL matchConditions (GA in 1.30), after rules and selectors: any
+        false skips the webhook; otherwise an error fails the request under
+        failurePolicy Fail and skips the webhook under Ignore."""
+        conds = w.get("matchConditions") or []
+        if not conds:
+            return True
+        env = {"object": req.obj, "oldObject": req.old,
+               "request": self._review(req, req.obj)["request"]}
+        error = None
+        for mc in conds:
+            try:
+                v = kube_cel.evaluate(kube_cel.compile_expr(mc.get("expression", "")), env)
+                if not isinstance(v, bool):
+                    raise kube_cel.CelError("expression must evaluate to bool")
+            except kube_cel.CelError as e:
+                error = error or "expression '%s' resulted in error: %s" % (
+                    mc.get("name", ""), e)
+                continue
+            if not v:
+                return False
+        if error is None:
+            return True
+        if w.get("failurePolicy", "Fail") == "Ignore":
+            log.warning("match conditions of webhook %r failed (ignored): %s",
+                        w.get("name", ""), error)
+            return False
+        raise internal('failed calling webhook "%s": failed evaluating match conditions: %s'
+                       % (w.get("name", ""), error))
 
     def _webhooks(self, res_cfg):
         out = []

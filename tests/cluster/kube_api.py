@@ -347,7 +347,22 @@ class Api:
             raise errs.conflict(res, name, "Precondition failed: UID in precondition: %s, "
                                 "UID in object meta: %s" % (md["uid"], omd.get("uid")))
         conditional_rv = md.get("resourceVersion") or None
-        if subresource == "status":
+        if res is NAMESPACES and subresource in ("status", "finalize"):
+            # namespaceStatusStrategy and namespaceFinalizeStrategy keep the
+            # metadata changes (labels, annotations): status takes only the
+            # spec, finalize only the status from the stored object
+            kept = "spec" if subresource == "status" else "status"
+            if kept in old:
+                obj[kept] = copy.deepcopy(old[kept])
+            else:
+                obj.pop(kept, None)
+            for k in ("uid", "creationTimestamp", "deletionTimestamp",
+                      "deletionGracePeriodSeconds", "generation", "namespace"):
+                if k in omd:
+                    md[k] = omd[k]
+                else:
+                    md.pop(k, None)
+        elif subresource == "status":
             new = copy.deepcopy(old)
             for f in res.status_fields:
                 if f in obj:

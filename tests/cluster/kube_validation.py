@@ -342,6 +342,33 @@ def _binding(obj, old, errs, namespaced):
         errs.append(FieldError("Invalid", "roleRef", ref, "cannot change roleRef"))
 
 
+def _match_conditions(conds, p, errs):
+    """As the real server: at most 64, unique qualified names, a compiling
+    boolean CEL expression (the emulator's subset, kube_cel)."""
+    import kube_cel
+    if len(conds) > 64:
+        errs.append(FieldError("TooMany", p + ".matchConditions", len(conds),
+                               "must have at most 64 items"))
+    seen = set()
+    for k, mc in enumerate(conds):
+        q = "%s.matchConditions[%d]" % (p, k)
+        name = mc.get("name") or ""
+        if not name:
+            errs.append(FieldError("Required", q + ".name"))
+        elif name in seen:
+            errs.append(FieldError("Duplicate", q + ".name", name))
+        seen.add(name)
+        expr = mc.get("expression") or ""
+        if not expr:
+            errs.append(FieldError("Required", q + ".expression"))
+            continue
+        try:
+            kube_cel.compile_expr(expr)
+        except kube_cel.CelError as e:
+            errs.append(FieldError("Invalid", q + ".expression", expr,
+                                   "compilation failed: ERROR: <input>: %s" % e))
+
+
 def _webhooks(obj, old, errs, mutating):
     names = set()
     for i, w in enumerate(obj.get("webhooks") or []):
@@ -414,6 +441,7 @@ def _webhooks(obj, old, errs, mutating):
             if path is not None and not path.startswith("/"):
                 errs.append(FieldError("Invalid", p + ".clientConfig.service.path", path,
                                        "must start with a '/'"))
+        _match_conditions(w.get("matchConditions") or [], p, errs)
         for j, rule in enumerate(w.get("rules") or []):
             rp_ = "%s.rules[%d]" % (p, j)
             for op in rule.get("operations") or []:

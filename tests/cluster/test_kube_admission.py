@@ -306,3 +306,50 @@ def test_update_delete_dry_run_and_object_selector(cluster, webhook, configs):
     assert upd["options"]["kind"] == "UpdateOptions"
     assert dele["object"] is None and dele["oldObject"]["metadata"]["name"] == "p"
     assert dele["options"]["kind"] == "DeleteOptions"
+
+
+def test_match_conditions(cluster, webhook, configs):
+    """CEL matchConditions (GA in 1.30): any false skips the webhook; an error
+    fails the request under failurePolicy Fail and skips it under Ignore; an
+    expression that does not compile is refused when the configuration is
+    written."""
+    yes, no, err_fail, err_ignore = (unique("mc-yes"), unique("mc-no"), unique("mc-fail"),
+                                     unique("mc-ignore"))
+    webhook.behaviour["/validate"] = lambda r: {
+        "allowed": False, "status": {"code": 403, "message": "called"}}
+    configs("ValidatingWebhookConfiguration", "mc-test", [{
+        "name": "ns.mc.example.com", "rules": ns_rule(), "path": "/validate",
+        "namespaceSelector": only(yes, no), "failurePolicy": "Fail",
+        "matchConditions": [
+            {"name": "yes", "expression": 'object.metadata.name.startsWith("mc-yes-")'},
+            {"name": "no-oldobject", "expression": "oldObject == null && "
+                                                   "request.operation == 'CREATE'"}]}, {
+        "name": "err-fail.mc.example.com", "rules": ns_rule(), "path": "/validate",
+        "namespaceSelector": only(err_fail), "failurePolicy": "Fail",
+        "matchConditions": [{"name": "missing-key",
+                             "expression": 'object.metadata.labels["team"] == "ml"'}]}, {
+        "name": "err-ignore.mc.example.com", "rules": ns_rule(), "path": "/validate",
+        "namespaceSelector": only(err_ignore), "failurePolicy": "Ignore",
+        "matchConditions": [{"name": "missing-key",
+                             "expression": 'object.metadata.labels["team"] == "ml"'}]}])
+    r = cluster.kubectl("create", "namespace", yes, check=False)
+    assert r.returncode == 1 and "denied the request: called" in r.stderr
+    cluster.kubectl("create", "namespace", no)
+    assert not [c for c in webhook.calls if c[2]["request"].get("name") == no]
+    r = cluster.kubectl("create", "namespace", err_fail, check=False)
+    assert r.returncode == 1
+    assert 'failed calling webhook "err-fail.mc.example.com": failed evaluating match ' \
+           "conditions: expression 'missing-key' resulted in error: no such key: team" \
+        in r.stderr
+    cluster.kubectl("create", "namespace", err_ignore)
+    assert not [c for c in webhook.calls if c[2]["request"].get("name") == err_ignore]
+    bad = {"apiVersion": "admissionregistration.k8s.io/v1",
+           "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "mc-bad"},
+           "webhooks": [{"name": "bad.mc.example.com", "rules": ns_rule(),
+                         "sideEffects": "None", "admissionReviewVersions": ["v1"],
+                         "clientConfig": {"url": "https://127.0.0.1:1/"},
+                         "matchConditions": [{"name": "x", "expression": "object.("}]}]}
+    r = cluster.kubectl("create", "-f", "-", input=json.dumps(bad), check=False)
+    assert r.returncode == 1
+    assert "webhooks[0].matchConditions[0].expression" in r.stderr
+    assert "compilation failed" in r.stderr

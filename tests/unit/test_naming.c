@@ -247,9 +247,37 @@ static void test_classify(void **state)
 			 WS_NS_WORKSPACE);
 	assert_string_equal(id, "ws-demo-001");
 	assert_string_equal(dom, "staging");
-	assert_int_equal(ws_ns_classify(&t, domains, 3, "ws-demo-001-qa", id, dom, &err), WS_NS_OTHER);
 	assert_int_equal(ws_ns_classify(&t, domains, 3, "ws-demo-production", id, dom, &err),
 			 WS_NS_MALFORMED);
+	/* in the pattern, with an unknown domain or none: malformed, never "other" */
+	ws_err_clear(&err);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "ws-demo-001-qa", id, dom, &err),
+			 WS_NS_MALFORMED);
+	assert_non_null(strstr(err.msg, "expected {{ project }}-{{ domain }} with project "
+				       "ws-<slug>-<NNN>"));
+	assert_non_null(strstr(err.msg, "domain one of development, staging, production"));
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "ws-demo-001", id, dom, &err),
+			 WS_NS_MALFORMED);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "team-a", id, dom, &err), WS_NS_OTHER);
+
+	ws_ns_template_parse(&t, "flyte-{{ project }}-{{ domain }}", &err);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "flyte-ws-demo-001-staging", id, dom, &err),
+			 WS_NS_WORKSPACE);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "flyte-ws-demo-001-qa", id, dom, &err),
+			 WS_NS_MALFORMED);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "flyte-ws-demo-001", id, dom, &err),
+			 WS_NS_MALFORMED);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "flyte-ws-", id, dom, &err), WS_NS_MALFORMED);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "flyte-system", id, dom, &err), WS_NS_OTHER);
+
+	/* domain first: the domain's place is whatever precedes "-ws-" */
+	ws_ns_template_parse(&t, "{{ domain }}-{{ project }}", &err);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "staging-ws-demo-001", id, dom, &err),
+			 WS_NS_WORKSPACE);
+	assert_string_equal(dom, "staging");
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "qa-ws-demo-001", id, dom, &err),
+			 WS_NS_MALFORMED);
+	assert_int_equal(ws_ns_classify(&t, domains, 3, "ws-demo-001", id, dom, &err), WS_NS_OTHER);
 }
 
 static void test_slug_max(void **state)

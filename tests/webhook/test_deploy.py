@@ -1,7 +1,10 @@
 """webhook/deploy as the real `kubectl kustomize` renders it, alone and with its
-components (match-conditions, cert-manager); no cluster needed."""
+components (cert-manager, without-match-conditions, without-controller);
+no cluster needed."""
 import os
+import re
 import subprocess
+import sys
 
 import yaml
 
@@ -64,7 +67,66 @@ def test_base():
             assert {"key": "workspace-id", "operator": "Exists"} in exprs
     assert all(w["reinvocationPolicy"] == "IfNeeded" for w in m["webhooks"])
     resources = {r for w in v["webhooks"] for rule in w["rules"] for r in rule["resources"]}
-    assert resources == {"namespaces", "pods", "flyteworkflows", "resourcequotas"}
+    assert resources == {"namespaces", "namespaces/status", "namespaces/finalize", "pods",
+                         "pods/ephemeralcontainers", "flyteworkflows", "resourcequotas"}
+
+    def ops(hooks, resource):
+        return {op for w in hooks for rule in w["rules"] if resource in rule["resources"]
+                for op in rule["operations"]}
+    # labels can change through the namespace subresources; pods are checked on UPDATE
+    assert ops(v["webhooks"], "namespaces/status") == {"UPDATE"}
+    assert ops(v["webhooks"], "namespaces/finalize") == {"UPDATE"}
+    assert ops(v["webhooks"], "pods") == {"CREATE", "UPDATE"}
+    assert ops(v["webhooks"], "pods/ephemeralcontainers") == {"UPDATE"}
+    assert ops(m["webhooks"], "pods/ephemeralcontainers") == {"UPDATE"}
+    # the namespace webhooks only see the workspace pattern (CEL, Kubernetes >= 1.30);
+    # no other webhook needs it (they select namespaces labelled workspace-id)
+    for cfg in (m, v):
+        hooks = cfg["webhooks"]
+        assert hooks[0]["name"] == "namespaces.workspace.flyte.org"
+        (mc,) = hooks[0]["matchConditions"]
+        assert 'object.metadata.name.startsWith("flyte-ws-")' in mc["expression"]
+        assert all("matchConditions" not in h for h in hooks[1:])
+
+
+def workspace_prefix(template):
+    """The text before {{ project }} and "ws-": the prefix of every name in the
+    workspace pattern of a project-first template (shared/naming.c)."""
+    head = re.split(r"\{\{ *(project|domain) *\}\}", template)[0]
+    assert re.search(r"\{\{ *project *\}\}", template[len(head):len(head) + 16]), template
+    return head + "ws-"
+
+
+def test_match_conditions_follow_the_platform_template():
+    """The CEL prefix is the one the configured namespaceTemplate gives, and the
+    emulator's CEL evaluator selects exactly the names the webhook classifies
+    as workspace namespaces (or malformed ones)."""
+    sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+    import kube_cel
+    docs = render(DEPLOY)
+    platform = yaml.safe_load(named(docs, "ConfigMap", "workspace-platform")["data"]["platform.yaml"])
+    prefix = workspace_prefix(platform["namespaceTemplate"])
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        (mc,) = by_kind(docs, kind)[0]["webhooks"][0]["matchConditions"]
+        assert re.findall(r'startsWith\("([^"]*)"\)', mc["expression"]) == [prefix, prefix]
+        expr = kube_cel.compile_expr(mc["expression"])
+
+        def sent(name, labels=None, old_labels=None, generate=False):
+            meta = {"generateName" if generate else "name": name,
+                    "labels": dict(labels or {})}
+            old = None if old_labels is None else {"metadata": {"name": name,
+                                                                "labels": old_labels}}
+            return kube_cel.evaluate(expr, {"object": {"metadata": meta}, "oldObject": old})
+        for name in ("flyte-ws-demo-001", "flyte-ws-demo", "flyte-ws-Bad"):
+            assert sent(name), name
+        assert sent("flyte-ws-", generate=True)
+        for name in ("default", "team-a", "flyte", "flyte-system", "flytesnacks-development"):
+            assert not sent(name), name
+        assert not sent("team-a", {"team": "ml"}, {"team": "ml"})
+        # a namespace that claims (or claimed) a workspace is still checked
+        assert sent("team-a", {"workspace-id": "ws-demo-001"})
+        assert sent("team-a", {"flyte.org/tenant": "ws-demo-001"})
+        assert sent("team-a", {}, {"workspace-id": "ws-demo-001"})
 
 
 def test_controller():
@@ -92,16 +154,21 @@ def test_controller():
     assert any(r["resources"] == ["leases"] for r in lease)
 
 
-def test_components(tmp_path):
-    overlay = tmp_path / "overlay"
-    overlay.mkdir()
-    (overlay / "kustomization.yaml").write_text(
+def overlay(tmp_path, *components):
+    d = tmp_path / "overlay"
+    d.mkdir(exist_ok=True)
+    (d / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        "resources: [%s]\ncomponents: [%s, %s]\n"
-        % tuple(os.path.relpath(p, overlay) for p in (
-            DEPLOY, DEPLOY / "components" / "match-conditions",
-            DEPLOY / "components" / "cert-manager")))
-    docs = render(overlay, "--load-restrictor=LoadRestrictionsNone")
+        "resources: [%s]\ncomponents: [%s]\n"
+        % (os.path.relpath(DEPLOY, d),
+           ", ".join(os.path.relpath(DEPLOY / "components" / c, d) for c in components)))
+    return render(d, "--load-restrictor=LoadRestrictionsNone")
+
+
+def test_components(tmp_path):
+    docs = overlay(tmp_path, "cert-manager")
+    # match-conditions is gone: its condition is in the base now
+    assert not (DEPLOY / "components" / "match-conditions").exists()
     for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
         cfg = by_kind(docs, kind)[0]
         assert cfg["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == \
@@ -115,3 +182,43 @@ def test_components(tmp_path):
     assert serving["secretName"] == "workspace-webhook-tls"
     assert "workspace-webhook.workspace-system.svc" in serving["dnsNames"]
     assert certs["workspace-webhook-ca"]["spec"]["isCA"] is True
+
+
+def test_without_match_conditions(tmp_path):
+    """Kubernetes < 1.30: the opt-out removes the CEL conditions, nothing else."""
+    base = render(DEPLOY)
+    docs = overlay(tmp_path, "without-match-conditions")
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        got, want = by_kind(docs, kind)[0], by_kind(base, kind)[0]
+        assert all("matchConditions" not in h for h in got["webhooks"])
+        del want["webhooks"][0]["matchConditions"]
+        assert got == want
+    assert [d for d in docs if "WebhookConfiguration" not in d["kind"]] == \
+        [d for d in base if "WebhookConfiguration" not in d["kind"]]
+
+
+def test_without_controller(tmp_path):
+    """The controller and its rights (escalate/bind, namespaces delete) can be left
+    out; the admission webhook stays whole."""
+    base = render(DEPLOY)
+    docs = overlay(tmp_path, "without-controller")
+    gone = {(d["kind"], d["metadata"]["name"]) for d in base} - \
+        {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert gone == {(k, "workspace-controller") for k in (
+        "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+        "Deployment")}
+    assert not any("controller" in d["metadata"]["name"] for d in docs)
+    assert not any(d["kind"] in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+                   for d in docs)
+    named(docs, "Deployment", "workspace-webhook")
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        assert by_kind(docs, kind) == by_kind(base, kind)
+
+
+def test_default_quota_managers():
+    platform = yaml.safe_load(named(render(DEPLOY), "ConfigMap", "workspace-platform")[
+        "data"]["platform.yaml"])
+    # kubeadm >= 1.29 gives admin.conf the group kubeadm:cluster-admins, not system:masters
+    assert platform["quotaManagers"] == [
+        "group:system:masters", "group:kubeadm:cluster-admins",
+        "system:serviceaccount:workspace-system:workspace-controller"]

@@ -13,6 +13,7 @@ module runs on a cluster of its own: its webhooks must not reach other suites.
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,7 @@ def test_manifests_render_and_register(c, installed):
             excluded = [e for e in hook["namespaceSelector"]["matchExpressions"]
                         if e["operator"] == "NotIn"]
             assert {"kube-system", SYS} <= set(excluded[0]["values"])
+        assert cfg["webhooks"][0]["matchConditions"][0]["name"] == "workspace-namespaces"
 
 
 def test_create_namespace_gets_tenant_labels(c, installed):
@@ -174,6 +176,51 @@ def test_tenant_label_change_refused(c, installed):
     assert ns_json(c, NS)["metadata"]["labels"]["team"] == "ml"
 
 
+def test_tenant_label_change_through_namespace_status_refused(c, installed):
+    """namespaces/status keeps metadata changes: the same refusal applies."""
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    patch = json.dumps({"metadata": {"labels": {"workspace-id": "ws-other-001"}}})
+    r = c.kubectl("patch", "namespace", NS, "--subresource=status", "--type=merge", "-p", patch,
+                  check=False)
+    assert r.returncode != 0
+    assert 'admission webhook "namespaces.workspace.flyte.org" denied the request' in r.stderr
+    assert "tenant label 'workspace-id' of namespace 'flyte-ws-demo-001' cannot be changed " \
+           "from 'ws-demo-001' to 'ws-other-001', also not through namespaces/status" in r.stderr
+    assert ns_json(c, NS)["metadata"]["labels"]["workspace-id"] == ID
+    # other labels may still change there
+    c.kubectl("patch", "namespace", NS, "--subresource=status", "--type=merge", "-p",
+              json.dumps({"metadata": {"labels": {"via-status": "yes"}}}))
+    assert ns_json(c, NS)["metadata"]["labels"]["via-status"] == "yes"
+
+
+def test_webhook_outage_blocks_only_workspace_namespaces(c, installed):
+    """matchConditions: with the webhook down, any other namespace is created as
+    usual, while a workspace namespace is refused (failurePolicy Fail)."""
+    w, _ = installed
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    c.map_service(SYS, "workspace-webhook", dead)
+    try:
+        c.kubectl("create", "namespace", "some-other-ns")
+        c.kubectl("label", "namespace", "some-other-ns", "team=ml")
+        r = c.kubectl("create", "namespace", "flyte-ws-x-001", check=False)
+        assert r.returncode != 0
+        assert 'failed calling webhook "namespaces.workspace.flyte.org"' in r.stderr
+        assert "connection refused" in r.stderr
+        # nor can a namespace claim a workspace while the webhook is away
+        r = c.kubectl("label", "namespace", "some-other-ns", "workspace-id=ws-x-001",
+                      check=False)
+        assert r.returncode != 0 and "failed calling webhook" in r.stderr
+    finally:
+        c.map_service(SYS, "workspace-webhook", w.port)
+    assert c.kubectl("get", "namespace", "flyte-ws-x-001", check=False).returncode != 0
+    assert "workspace-id" not in ns_json(c, "some-other-ns")["metadata"]["labels"]
+    c.kubectl("create", "namespace", "flyte-ws-x-001")
+    assert ns_json(c, "flyte-ws-x-001")["metadata"]["labels"]["workspace-id"] == "ws-x-001"
+
+
 def pod(name, labels=None, env=None):
     ctr = {"name": "main", "image": "python:3.11", "command": ["pyflyte", "run"]}
     if env is not None:
@@ -212,6 +259,28 @@ def test_pod_of_another_project_refused(c, installed):
         "task-3", env=[{"name": "FLYTE_DEFAULT_PROJECT", "value": "flytesnacks"}])))
     assert r.returncode != 0
     assert "FLYTE_DEFAULT_PROJECT='flytesnacks', another project" in r.stderr
+
+
+def test_pod_label_change_refused(c, installed):
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    c.kubectl("apply", "-f", "-", input=json.dumps(pod("task-4")))
+    r = c.kubectl("label", "pod", "task-4", "-n", NS, "project=ws-other-001", "--overwrite",
+                  check=False)
+    assert r.returncode != 0
+    assert 'admission webhook "workloads.workspace.flyte.org" denied the request' in r.stderr
+    assert "pod 'task-4' cannot get label project='ws-other-001', another workspace" in r.stderr
+    r = c.kubectl("label", "pod", "task-4", "-n", NS, "workspace-id-", "flyte.org/tenant-",
+                  check=False)
+    assert r.returncode != 0 and "cannot be removed" in r.stderr
+    r = c.kubectl("label", "pod", "task-4", "-n", NS, "workspace-id=ws-other-001",
+                  "--overwrite", check=False)
+    assert r.returncode != 0 and "cannot be changed from 'ws-demo-001' to 'ws-other-001'" \
+        in r.stderr
+    c.kubectl("label", "pod", "task-4", "-n", NS, "team=ml", "project=" + ID)
+    got = json.loads(c.kubectl("get", "pod", "task-4", "-n", NS, "-o", "json").stdout)
+    assert got["metadata"]["labels"] == {"workspace-id": ID, "flyte.org/tenant": ID,
+                                         "team": "ml", "project": ID}
 
 
 def test_flyteworkflow_of_another_project_refused(c, installed):

@@ -145,12 +145,80 @@ def test_update_without_tenant_change_allowed(webhook):
     assert obj["metadata"]["labels"]["workspace-id"] == ID
 
 
-def test_namespace_status_subresource_ignored(webhook):
+@pytest.mark.parametrize("sub", ["status", "finalize"])
+def test_namespace_subresources_protect_tenant_labels(webhook, sub):
+    """namespaces/status and namespaces/finalize keep metadata changes: a tenant
+    label cannot be changed or removed through them either."""
     old = namespace_obj(NS, TENANT)
-    new = namespace_obj(NS)
-    resp = webhook.review("/validate", review("Namespace", new, "UPDATE", NS, old=old,
-                                              sub="status"))
-    assert resp["allowed"]
+    changed = namespace_obj(NS, dict(TENANT, **{"workspace-id": "ws-other-001"}))
+    removed = namespace_obj(NS, {k: v for k, v in TENANT.items() if k != "flyte.org/tenant"})
+    for path in ("/mutate", "/validate"):
+        resp = webhook.review(path, review("Namespace", changed, "UPDATE", NS, old=old, sub=sub))
+        assert not resp["allowed"], resp
+        assert resp["status"]["code"] == 403
+        assert "tenant label 'workspace-id' of namespace 'flyte-ws-demo-001' cannot be " \
+               "changed from 'ws-demo-001' to 'ws-other-001'" in resp["status"]["message"]
+        assert "namespaces/" + sub in resp["status"]["message"]
+        resp = webhook.review(path, review("Namespace", removed, "UPDATE", NS, old=old, sub=sub))
+        assert not resp["allowed"]
+        assert "tenant label 'flyte.org/tenant'" in resp["status"]["message"]
+        assert "cannot be removed" in resp["status"]["message"]
+        # a tenant label of another workspace cannot be added either
+        bare = namespace_obj(NS)
+        wrong = namespace_obj(NS, {"flyte.org/tenant": "ws-other-001"})
+        resp = webhook.review(path, review("Namespace", wrong, "UPDATE", NS, old=bare, sub=sub))
+        assert not resp["allowed"]
+        assert "belongs to workspace 'ws-demo-001'" in resp["status"]["message"]
+        # nothing is required or added there: the controllers writing status and
+        # finalizers are never blocked by what a namespace lacks
+        for o in (old, bare):
+            new = copy.deepcopy(o)
+            new["status"] = {"phase": "Terminating"}
+            new["spec"] = {"finalizers": []}
+            resp = webhook.review(path, review("Namespace", new, "UPDATE", NS, old=o, sub=sub))
+            assert resp["allowed"] and "patch" not in resp, resp
+        # the right tenant label may be added, other labels change freely
+        right = namespace_obj(NS, {"workspace-id": ID, "team": "ml"})
+        resp = webhook.review(path, review("Namespace", right, "UPDATE", NS, old=bare, sub=sub))
+        assert resp["allowed"] and "patch" not in resp
+        # no other namespace can claim a workspace through them
+        resp = webhook.review(path, review("Namespace", namespace_obj("team-a", {"workspace-id": ID}),
+                                           "UPDATE", "team-a", old=namespace_obj("team-a"),
+                                           sub=sub))
+        assert not resp["allowed"] and "not a workspace namespace" in resp["status"]["message"]
+        # a malformed pre-existing namespace is left alone
+        resp = webhook.review(path, review("Namespace", namespace_obj("flyte-ws-x"), "UPDATE",
+                                           "flyte-ws-x", old=namespace_obj("flyte-ws-x"), sub=sub))
+        assert resp["allowed"] and "patch" not in resp and not resp.get("warnings")
+
+
+def test_namespace_other_subresources_and_operations_ignored(webhook):
+    old = namespace_obj(NS, TENANT)
+    for sub, op in (("status", "CREATE"), ("other", "UPDATE")):
+        resp = webhook.review("/validate", review("Namespace", namespace_obj(NS), op, NS,
+                                                  old=old, sub=sub))
+        assert resp["allowed"]
+
+
+def test_quota_annotation_messages_cut_at_a_token(webhook):
+    """The old quota summary in a warning is cut between two resources with
+    '...', never mid-token; a /validate message carries it whole."""
+    old_quota = ("requests.cpu=999,requests.memory=999Gi,limits.cpu=999,limits.memory=999Gi,"
+                 "pods=9999,persistentvolumeclaims=999")
+    ann = {"workspace.flyte.org/tier": "standard", "workspace.flyte.org/quota": old_quota}
+    rev = namespace_review(NS, labels=TENANT, annotations=ann)
+    resp = webhook.review("/mutate", rev)
+    (warn,) = [w for w in resp["warnings"] if "workspace.flyte.org/quota" in w]
+    assert len(warn) <= 255
+    assert ("set to '%s'" % QUOTA) in warn
+    was = warn.split("(was '", 1)[1]
+    assert was.endswith("...')"), warn
+    shown = was[:-len("...')")]
+    assert old_quota.startswith(shown) and old_quota[len(shown)] == ",", warn
+    assert len(shown) > 40
+    resp = webhook.review("/validate", rev)
+    assert not resp["allowed"]
+    assert "is '%s' instead of '%s'" % (old_quota, QUOTA) in resp["status"]["message"]
 
 
 def test_dry_run_same_answer(webhook):
@@ -264,6 +332,81 @@ def test_pod_update_and_subresources_not_mutated(webhook):
     assert resp["allowed"] and "patch" not in resp
 
 
+def test_pod_update_cannot_change_tenant_or_project_labels(webhook):
+    labels = {"workspace-id": ID, "flyte.org/tenant": ID, "project": ID, "team": "ml"}
+    old = pod_obj(NS, labels=labels)
+    cases = [
+        ({"workspace-id": "ws-other-001"},
+         "tenant label 'workspace-id' of pod 'task' cannot be changed from 'ws-demo-001' to "
+         "'ws-other-001'"),
+        ({"flyte.org/tenant": None}, "tenant label 'flyte.org/tenant' of pod 'task' cannot be "
+                                     "removed"),
+        ({"workspace-id": None}, "tenant label 'workspace-id' of pod 'task' cannot be removed"),
+        ({"project": "ws-other-001"}, "pod 'task' cannot get label project='ws-other-001', "
+                                      "another workspace"),
+    ]
+    for change, msg in cases:
+        new_labels = dict(labels)
+        for k, v in change.items():
+            if v is None:
+                del new_labels[k]
+            else:
+                new_labels[k] = v
+        new = pod_obj(NS, labels=new_labels)
+        for path in ("/mutate", "/validate"):
+            resp = webhook.review(path, review("Pod", new, "UPDATE", NS, old=old))
+            assert not resp["allowed"], (change, resp)
+            assert resp["status"]["code"] == 403
+            assert msg in resp["status"]["message"], resp["status"]["message"]
+    # a foreign project label on a pod that had none
+    bare = pod_obj(NS)
+    resp = webhook.review("/validate", review("Pod", pod_obj(NS, labels={"project": "flytesnacks"}),
+                                              "UPDATE", NS, old=bare))
+    assert not resp["allowed"] and "project='flytesnacks'" in resp["status"]["message"]
+    # other labels change freely; nothing is added on UPDATE, also to a pod
+    # admitted before the webhook (its finalizers can still be removed)
+    for o, n in ((old, pod_obj(NS, labels=dict(labels, team="data"))), (bare, bare),
+                 (bare, pod_obj(NS, labels={"workspace-id": ID, "project": ID}))):
+        for path in ("/mutate", "/validate"):
+            resp = webhook.review(path, review("Pod", n, "UPDATE", NS, old=o))
+            assert resp["allowed"] and "patch" not in resp, resp
+    # outside workspace namespaces pods are not the webhook's business
+    resp = webhook.review("/validate", review(
+        "Pod", pod_obj("team-a", labels={"project": "x"}), "UPDATE", "team-a",
+        old=pod_obj("team-a", labels={"project": "y", "workspace-id": "z"})))
+    assert resp["allowed"]
+
+
+def test_pod_ephemeral_containers(webhook):
+    """pods/ephemeralcontainers (`kubectl debug`): a new ephemeral container gets
+    the Flyte env and may not point FLYTE_DEFAULT_PROJECT elsewhere; the ones
+    already there are left alone."""
+    labels = {"workspace-id": ID, "flyte.org/tenant": ID}
+    old = pod_obj(NS, labels=labels)
+    old["spec"]["ephemeralContainers"] = [{"name": "debugger-old", "image": "busybox"}]
+    new = copy.deepcopy(old)
+    new["spec"]["ephemeralContainers"].append({"name": "debugger-1", "image": "busybox",
+                                               "env": [{"name": "A", "value": "1"}]})
+    rev = review("Pod", new, "UPDATE", NS, old=old, sub="ephemeralcontainers")
+    resp, obj = mutate_twice(webhook, rev)
+    eph = obj["spec"]["ephemeralContainers"]
+    assert eph[0] == old["spec"]["ephemeralContainers"][0]
+    assert env_of(eph[1]) == {"A": "1", "FLYTE_DEFAULT_PROJECT": ID,
+                              "FLYTE_DEFAULT_DOMAIN": "development",
+                              "FLYTE_PLATFORM_URL": FLYTE_URL}
+    assert obj["spec"]["containers"] == new["spec"]["containers"]
+    bad = copy.deepcopy(old)
+    bad["spec"]["ephemeralContainers"].append({
+        "name": "debugger-2", "image": "busybox",
+        "env": [{"name": "FLYTE_DEFAULT_PROJECT", "value": "flytesnacks"}]})
+    for path in ("/mutate", "/validate"):
+        resp = webhook.review(path, review("Pod", bad, "UPDATE", NS, old=old,
+                                           sub="ephemeralcontainers"))
+        assert not resp["allowed"]
+        assert "container 'debugger-2' of pod 'task' sets FLYTE_DEFAULT_PROJECT='flytesnacks'" \
+            in resp["status"]["message"]
+
+
 def test_pod_without_platform_url(start_webhook):
     w = start_webhook()  # no --flyte-endpoint
     resp = w.review("/mutate", review("Pod", pod_obj(NS), namespace=NS))
@@ -339,6 +482,10 @@ def test_quota_managers_allowed(webhook):
                    user="system:serviceaccount:workspace-system:workspace-controller",
                    groups=["system:serviceaccounts"])
     assert webhook.review("/validate", by_sa)["allowed"]
+    # kubeadm >= 1.29: admin.conf's group, not system:masters
+    by_kubeadm = review("ResourceQuota", q, "UPDATE", NS, old=q, user="kubernetes-admin",
+                        groups=["kubeadm:cluster-admins", "system:authenticated"])
+    assert webhook.review("/validate", by_kubeadm)["allowed"]
     # namespace deletion removes the quota
     by_nsc = review("ResourceQuota", None, "DELETE", NS, name="ws-demo-001-quota", old=q,
                     user="system:serviceaccount:kube-system:namespace-controller")
@@ -400,3 +547,31 @@ def test_config_file_and_flag_override(start_webhook, tmp_path):
     assert "is for domain 'production'" in resp["status"]["message"]
     # the default template's namespaces are no longer workspace namespaces
     assert "patch" not in w.review("/mutate", namespace_review(NS))
+
+
+@pytest.mark.parametrize("template,good,bad", [
+    ("flyte-{{ project }}-{{ domain }}", "flyte-ws-demo-001-staging",
+     ["flyte-ws-demo-001-qa", "flyte-ws-demo-001", "flyte-ws-demo-staging"]),
+    ("{{ domain }}-{{ project }}", "staging-ws-demo-001", ["qa-ws-demo-001", "x-ws-demo"]),
+])
+def test_per_domain_template_refuses_names_of_its_pattern(start_webhook, tmp_path, template,
+                                                          good, bad):
+    """As with the default template, a name in the workspace pattern that is not
+    a workspace namespace (unknown domain, no domain) is refused with the
+    expected form, never let through without labels."""
+    cfg = tmp_path / "platform.yaml"
+    cfg.write_text('namespaceTemplate: "%s"\n' % template)
+    w = start_webhook("--config", cfg)
+    resp = w.review("/mutate", namespace_review(good))
+    assert resp["allowed"] and "patch" in resp
+    for name in bad:
+        for path in ("/mutate", "/validate"):
+            resp = w.review(path, namespace_review(name))
+            assert not resp["allowed"], (name, resp)
+            assert resp["status"]["code"] == 422
+            msg = resp["status"]["message"]
+            assert name in msg and "expected %s with project ws-<slug>-<NNN>" % template in msg
+            assert "domain one of development, staging, production" in msg
+    for name in ("default", "flyte", "team-a", "flytesnacks-development"):
+        assert "patch" not in w.review("/mutate", namespace_review(name))
+        assert w.review("/validate", namespace_review(name))["allowed"]
