@@ -30,6 +30,11 @@ static const char usage[] =
 	"  --max-connections N         concurrent connections (default 1024)\n"
 	"  --idle-timeout SECONDS      close connections idle this long (default 95: longer than\n"
 	"                              kube-apiserver's 90 s, so the client closes first)\n"
+	"  --read-timeout SECONDS      longest time for a whole request to arrive, from its first\n"
+	"                              byte (or the TLS handshake's) (default 10; 0: no limit)\n"
+	"  --shutdown-delay SECONDS    after SIGTERM, keep accepting and serving connections this\n"
+	"                              long with /readyz 503 and Connection: close, then drain\n"
+	"                              (default 0; a second signal skips it)\n"
 	"  --shutdown-timeout SECONDS  on SIGTERM, longest wait for in-flight requests (default 25)\n"
 	"\n"
 	"platform (override the --config file):\n"
@@ -49,6 +54,7 @@ static const char usage[] =
 
 enum {
 	O_LISTEN = 256, O_CERT, O_KEY, O_PRIO, O_THREADS, O_MAXCONN, O_IDLE, O_SHUTDOWN,
+	O_READ, O_DELAY,
 	O_CONFIG, O_TEMPLATE, O_DOMAIN, O_DEFDOMAIN, O_DEFTIER, O_ENDPOINT, O_QUOTA, O_HELP,
 	O_VERSION
 };
@@ -62,6 +68,8 @@ static const struct option options[] = {
 	{"max-connections", required_argument, NULL, O_MAXCONN},
 	{"idle-timeout", required_argument, NULL, O_IDLE},
 	{"shutdown-timeout", required_argument, NULL, O_SHUTDOWN},
+	{"read-timeout", required_argument, NULL, O_READ},
+	{"shutdown-delay", required_argument, NULL, O_DELAY},
 	{"config", required_argument, NULL, O_CONFIG},
 	{"namespace-template", required_argument, NULL, O_TEMPLATE},
 	{"domain", required_argument, NULL, O_DOMAIN},
@@ -157,6 +165,7 @@ int wh_config_parse(wh_config *cfg, int argc, char **argv, FILE *out, ws_err *er
 	cfg->threads = (unsigned)(cpu_count() > 256 ? 256 : cpu_count());
 	cfg->max_connections = 1024;
 	cfg->idle_timeout = 95;
+	cfg->read_timeout = 10;
 	cfg->shutdown_timeout = 25;
 	if (ws_platform_defaults(&cfg->platform, err))
 		goto out;
@@ -191,6 +200,14 @@ int wh_config_parse(wh_config *cfg, int argc, char **argv, FILE *out, ws_err *er
 			break;
 		case O_SHUTDOWN:
 			if (parse_uint("shutdown-timeout", optarg, 0, 3600, &cfg->shutdown_timeout, err))
+				goto out;
+			break;
+		case O_READ:
+			if (parse_uint("read-timeout", optarg, 0, 3600, &cfg->read_timeout, err))
+				goto out;
+			break;
+		case O_DELAY:
+			if (parse_uint("shutdown-delay", optarg, 0, 3600, &cfg->shutdown_delay, err))
 				goto out;
 			break;
 		case O_CONFIG:

@@ -26,7 +26,9 @@ typedef struct wh_config {
 	unsigned int threads;      /* default: online CPUs */
 	unsigned int max_connections;
 	unsigned int idle_timeout; /* seconds */
+	unsigned int read_timeout;     /* seconds for a whole request to arrive; 0: no limit */
 	unsigned int shutdown_timeout;
+	unsigned int shutdown_delay;   /* seconds still served, unready, after SIGTERM */
 	ws_platform platform;      /* owned */
 } wh_config;
 

@@ -195,6 +195,21 @@ void wh_log_decision(ws_buf *b, const char *webhook, const ws_admission_request 
 	emit(b);
 }
 
+void wh_log_refused(ws_buf *b, const char *method, const char *path, int status,
+		    const char *reason, const char *message, const char *remote)
+{
+	char num[32];
+
+	ws_buf_reset(b);
+	snprintf(num, sizeof(num), ",\"status\":%d", status);
+	if (head(b, status >= 500 ? "error" : "warn") || field(b, "msg", "refused") ||
+	    field(b, "method", method) || field(b, "path", path) || ws_buf_adds(b, num, NULL) ||
+	    field(b, "reason", reason) || field(b, "message", message) ||
+	    field(b, "remote", remote) || ws_buf_adds(b, "}\n", NULL))
+		return;
+	emit(b);
+}
+
 void wh_log(const char *level, const char *fmt, ...)
 {
 	ws_buf b = WS_BUF_INIT(LINE_MAX_BYTES);

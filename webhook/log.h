@@ -23,6 +23,13 @@
 void wh_log_decision(ws_buf *scratch, const char *webhook, const ws_admission_request *req,
 		     const wh_decision *d, long us);
 
+/* {"time","level":"warn","msg":"refused","method","path","status","reason",
+ *  "message","remote"} for a request answered with an HTTP error (level
+ * "error" for 5xx): never its body. method and path NULL when unknown
+ * (refused before its request line was read). scratch as above. */
+void wh_log_refused(ws_buf *scratch, const char *method, const char *path, int status,
+		    const char *reason, const char *message, const char *remote);
+
 /* Start and stop the writer thread; stop writes what is queued. */
 int wh_log_start(void);
 void wh_log_stop(void);

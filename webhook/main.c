@@ -1,5 +1,6 @@
 /* main.c - workspace-webhook: parse the flags, load the certificate, serve;
- * reload the certificate when its files change; drain on SIGTERM/SIGINT.
+ * reload the certificate when its files change; on SIGTERM/SIGINT serve on,
+ * unready, for --shutdown-delay, then drain.
  * With --controller it runs the reconcile loop instead (controller_cli.h).
  * Exit status: 0 after a clean shutdown, 1 when it cannot start, 2 on bad
  * usage. */
@@ -51,6 +52,34 @@ static void refresh_cert(void)
 	wh_log("info", "certificate reloaded (expires at %lld)", (long long)wh_tls_not_after());
 }
 
+/* The --shutdown-delay: kube-apiserver keeps sending new connections here
+ * until it sees the endpoint go (after the pod is marked terminating, the
+ * endpoint controller and every apiserver's watch take a few seconds), so
+ * keep serving them, unready and closing each connection after its reply
+ * so that clients move on, then drain. A second signal ends the delay. */
+static void unready(wh_server *srv, const sigset_t *sigs, unsigned int delay)
+{
+	double start = now_s(), left;
+	struct timespec wait;
+
+	wh_server_unready(srv);
+	wh_log("info", "unready: serving new connections for %u s (--shutdown-delay) before draining",
+	       delay);
+	while ((left = delay - (now_s() - start)) > 0) {
+		int sig;
+
+		wait.tv_sec = (time_t)left;
+		wait.tv_nsec = (long)((left - (double)wait.tv_sec) * 1e9);
+		sig = sigtimedwait(sigs, NULL, &wait);
+		if (sig == SIGHUP) {
+			refresh_cert();
+		} else if (sig > 0) {
+			wh_log("info", "second signal: draining now");
+			return;
+		}
+	}
+}
+
 /* Wait for in-flight requests, then a short linger for idle connections.
  * A second signal stops at once. */
 static void drain(wh_server *srv, const sigset_t *sigs, unsigned int timeout)
@@ -62,7 +91,11 @@ static void drain(wh_server *srv, const sigset_t *sigs, unsigned int timeout)
 	wh_log("info", "draining: %ld requests in flight, %u connections",
 	       wh_metrics_in_flight_now(), wh_server_connections(srv));
 	while (now_s() - start < timeout) {
-		if (sigtimedwait(sigs, NULL, &tick) > 0) {
+		int sig = sigtimedwait(sigs, NULL, &tick);
+
+		if (sig == SIGHUP) {
+			refresh_cert();
+		} else if (sig > 0) {
 			wh_log("warn", "second signal: stopping now");
 			return;
 		}
@@ -137,6 +170,8 @@ int main(int argc, char **argv)
 		refresh_cert(); /* once a second, and at once on SIGHUP */
 	}
 	wh_log("info", "received %s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (cfg.shutdown_delay)
+		unready(srv, &sigs, cfg.shutdown_delay);
 	drain(srv, &sigs, cfg.shutdown_timeout);
 	wh_server_stop(srv);
 	wh_tls_shutdown();

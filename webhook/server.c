@@ -59,6 +59,8 @@ static const struct {
 /* One request, from its headers to its completion. */
 struct req {
 	enum route route;
+	const char *method; /* libmicrohttpd's, valid until the request completes */
+	const char *url;
 	struct timespec start;
 	size_t dropped;     /* bytes read and dropped after a refusal */
 	int status;         /* non-zero: answer this error once the body is in */
@@ -129,6 +131,7 @@ static enum MHD_Result reply(wh_server *s, struct MHD_Connection *con, struct co
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(con, code, r);
 	MHD_destroy_response(r);
+	wh_tlsio_request_done(&c->io);
 	if (ret == MHD_YES && c->reply.len && !c->req.head)
 		wh_tlsio_reply(&c->io, c->reply.len,
 			       draining || !c->req.complete || !c->req.keep_alive);
@@ -144,11 +147,28 @@ static enum MHD_Result reply_text(wh_server *s, struct MHD_Connection *con, stru
 	return reply(s, con, c, code, "text/plain; charset=utf-8", NULL);
 }
 
-/* An HTTP error answered with a v1 Status body. */
+/* The client's address, numeric, without the port. */
+static void peer(struct MHD_Connection *con, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info ? info->client_addr : NULL;
+	socklen_t len = sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							 : sizeof(struct sockaddr_in);
+
+	if (!sa || getnameinfo(sa, len, out, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(out, cap, "unknown");
+}
+
+/* An HTTP error answered with a v1 Status body, and logged. */
 static enum MHD_Result reply_status(wh_server *s, struct MHD_Connection *con, struct conn *c,
 				    int code, const char *reason, const char *message,
 				    const char *allow)
 {
+	char remote[NI_MAXHOST];
+
+	peer(con, remote, sizeof(remote));
+	wh_log_refused(&c->log, c->req.method, c->req.url, code, reason, message, remote);
 	wh_metrics_http_error(code);
 	ws_buf_reset(&c->reply);
 	if (ws_admission_encode_status(code, reason, message, &c->reply, NULL))
@@ -193,6 +213,8 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct co
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
+	r->method = method;
+	r->url = url;
 	r->head = strcmp(method, "HEAD") == 0;
 	r->keep_alive = strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
 			!MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
@@ -266,10 +288,8 @@ static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct co
 	size_t i;
 	long us;
 
-	if (ws_admission_parse(c->body.data, c->body.len, &req, &err)) {
-		wh_log("warn", "refused a %s request: %s", routes[c->req.route].path, err.msg);
+	if (ws_admission_parse(c->body.data, c->body.len, &req, &err))
 		return reply_status(s, con, c, err.code, err.reason, err.msg, NULL);
-	}
 	wh_decide(&s->cfg->platform, mode, &req, &d);
 	for (i = 0; i < d.nwarnings; i++)
 		warnings[i] = d.warnings[i];
@@ -374,12 +394,45 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* A request libmicrohttpd refused itself (headers over the connection's
+ * memory: 431, a malformed request line: 400, ...) before it reached the
+ * handler. It says so in its log (mhd_log), with the status but not the
+ * connection, then sends the error and closes the connection: the status
+ * waits here, in the thread that serves the connection, for its close. */
+static __thread unsigned mhd_refused;
+
+/* Closes worth a log line: a request that did not arrive within
+ * --read-timeout, and a request libmicrohttpd refused. */
+static void closed(struct MHD_Connection *con, struct conn *c, const wh_config *cfg)
+{
+	char remote[NI_MAXHOST];
+
+	if (wh_tlsio_timed_out(&c->io)) {
+		wh_tlsio_take_timeout_note();
+		wh_metrics_connection_timed_out();
+		peer(con, remote, sizeof(remote));
+		wh_log("warn",
+		       "closed the connection from %s: its request did not arrive within %u s "
+		       "(--read-timeout)",
+		       remote, cfg->read_timeout);
+	} else if (mhd_refused) {
+		peer(con, remote, sizeof(remote));
+		wh_log_refused(&c->log, NULL, NULL, (int)mhd_refused,
+			       MHD_get_reason_phrase_for(mhd_refused),
+			       "refused by libmicrohttpd before the request reached the webhook (a "
+			       "malformed request, or headers larger than the connection's memory)",
+			       remote);
+		wh_metrics_http_error((int)mhd_refused);
+	}
+	mhd_refused = 0;
+}
+
 static void connection(void *cls, struct MHD_Connection *con, void **socket_context,
 		       enum MHD_ConnectionNotificationCode what)
 {
+	wh_server *s = cls;
 	struct conn *c = *socket_context;
 
-	(void)cls;
 	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *tls =
 			MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -392,12 +445,14 @@ static void connection(void *cls, struct MHD_Connection *con, void **socket_cont
 			ws_buf_init(&c->reply, REPLY_MAX);
 			ws_buf_init(&c->log, LOG_LINE_MAX);
 			if (tls && fd)
-				wh_tlsio_attach(&c->io, tls->tls_session, fd->connect_fd);
+				wh_tlsio_attach(&c->io, tls->tls_session, fd->connect_fd, con,
+						s->cfg->read_timeout, s->cfg->idle_timeout);
 		}
 		*socket_context = c;
 		return;
 	}
 	if (c) {
+		closed(con, c, s->cfg);
 		ws_buf_release(&c->body);
 		ws_buf_release(&c->reply);
 		ws_buf_release(&c->log);
@@ -406,13 +461,37 @@ static void connection(void *cls, struct MHD_Connection *con, void **socket_cont
 	*socket_context = NULL;
 }
 
+static int starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	size_t n;
 
 	(void)cls;
+	/* Logged, with the client's address, when the connection closes
+	 * (closed()): libmicrohttpd's refusals, and its note on a read
+	 * failed by the read deadline. */
+	if (starts(fmt, "Error processing request (HTTP response code is")) {
+		unsigned code;
+
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		if (sscanf(msg, "Error processing request (HTTP response code is %u", &code) == 1 &&
+		    code >= 400 && code < 600) {
+			mhd_refused = code;
+			return;
+		}
+		goto out;
+	}
+	if ((starts(fmt, "Connection socket is closed when reading request") ||
+	     starts(fmt, "Error: received handshake message out of context")) &&
+	    wh_tlsio_take_timeout_note())
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+out:
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
@@ -493,6 +572,11 @@ wh_server *wh_server_start(const wh_config *cfg, ws_err *err)
 unsigned short wh_server_port(const wh_server *s)
 {
 	return s->port;
+}
+
+void wh_server_unready(wh_server *s)
+{
+	atomic_store(&s->draining, 1);
 }
 
 void wh_server_drain(wh_server *s)

@@ -21,6 +21,10 @@ wh_server *wh_server_start(const wh_config *cfg, ws_err *err);
 /* The bound port (useful with --listen HOST:0). */
 unsigned short wh_server_port(const wh_server *s);
 
+/* Unready (the --shutdown-delay): answer /readyz with 503 and close each
+ * connection after its next response, but keep accepting connections. */
+void wh_server_unready(wh_server *s);
+
 /* Start draining: stop accepting connections, answer /readyz with 503 and
  * close each connection after its next response. In-flight requests finish. */
 void wh_server_drain(wh_server *s);

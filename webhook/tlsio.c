@@ -3,14 +3,84 @@
 
 #include <errno.h>
 #include <linux/sockios.h>
+#include <microhttpd.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 /* GnuTLS flushes at most 32 buffers per push (MAX_QUEUE); one more for the held record. */
 #define PUSH_IOV_MAX 33
+
+/* The clock libmicrohttpd's timeouts use: a read of the kernel's tick
+ * count from the vDSO, without a system call. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_timer(wh_tlsio *t, unsigned seconds)
+{
+	int saved = errno;
+
+	t->timer = seconds;
+	MHD_set_connection_option(t->con, MHD_CONNECTION_OPTION_TIMEOUT,
+				  seconds ? seconds : t->idle_timeout);
+	errno = saved;
+}
+
+static __thread int timeout_note;
+
+int wh_tlsio_take_timeout_note(void)
+{
+	int was = timeout_note;
+
+	timeout_note = 0;
+	return was;
+}
+
+/* recv(2) under the read deadline. */
+static ssize_t sock_recv(wh_tlsio *t, void *buf, size_t len)
+{
+	ssize_t got = recv(t->fd, buf, len, 0);
+	int64_t now, left;
+
+	if (!t->read_timeout || got == 0)
+		return got;
+	if (!t->deadline) {
+		/* the first bytes of a request (or of the handshake) */
+		if (got > 0)
+			t->deadline = now_ms() + (int64_t)t->read_timeout * 1000;
+		return got;
+	}
+	if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		return got;
+	now = now_ms();
+	left = t->deadline - now;
+	if (left <= 0) {
+		t->timed_out = 1;
+		timeout_note = 1;
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	/* The request is incomplete and the client may send nothing more:
+	 * have libmicrohttpd close it at the deadline (it counts from the
+	 * last read, which was just now). */
+	if (got < 0) {
+		unsigned want = (unsigned)((left + 999) / 1000);
+
+		if (want >= t->idle_timeout)
+			want = 0; /* the idle timeout comes first anyway */
+		if (want != t->timer)
+			set_timer(t, want);
+	}
+	return got;
+}
 
 static ssize_t pull(gnutls_transport_ptr_t p, void *data, size_t len)
 {
@@ -21,8 +91,8 @@ static ssize_t pull(gnutls_transport_ptr_t p, void *data, size_t len)
 		ssize_t got;
 
 		if (len >= sizeof(t->ahead))
-			return recv(t->fd, data, len, 0);
-		got = recv(t->fd, t->ahead, sizeof(t->ahead), 0);
+			return sock_recv(t, data, len);
+		got = sock_recv(t, t->ahead, sizeof(t->ahead));
 		if (got <= 0)
 			return got;
 		t->ahead_off = 0;
@@ -95,14 +165,31 @@ static ssize_t push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
 	return sent - (ssize_t)pending;
 }
 
-void wh_tlsio_attach(wh_tlsio *t, gnutls_session_t session, int fd)
+void wh_tlsio_attach(wh_tlsio *t, gnutls_session_t session, int fd, struct MHD_Connection *con,
+		     unsigned read_timeout, unsigned idle_timeout)
 {
 	t->session = session;
 	t->fd = fd;
+	t->con = con;
+	t->read_timeout = read_timeout;
+	t->idle_timeout = idle_timeout;
 	gnutls_transport_set_ptr(session, t);
 	gnutls_transport_set_pull_function(session, pull);
 	gnutls_transport_set_pull_timeout_function(session, pull_timeout);
 	gnutls_transport_set_vec_push_function(session, push);
+}
+
+void wh_tlsio_request_done(wh_tlsio *t)
+{
+	t->deadline = 0;
+	if (t->timer)
+		set_timer(t, 0);
+}
+
+int wh_tlsio_timed_out(const wh_tlsio *t)
+{
+	/* libmicrohttpd's timer fires at the deadline or just after it */
+	return t->timed_out || (t->deadline && now_ms() + 250 >= t->deadline);
 }
 
 void wh_tlsio_reply(wh_tlsio *t, size_t body, int last)

@@ -38,6 +38,22 @@
  *    full, the body's push reports EAGAIN and libmicrohttpd retries it on
  *    EPOLLOUT, which flushes the held bytes first.
  *
+ * The read deadline (--read-timeout): libmicrohttpd's own timeout only
+ * counts inactivity, so a client that trickles a request (a byte every
+ * second) would hold its connection for good. Every read goes through
+ * pull(), so the transport times each request: from the first byte read
+ * after the previous request was answered (wh_tlsio_request_done), or from
+ * the first byte of the TLS handshake on a new connection, until the
+ * request is answered. A read after the deadline fails (ETIMEDOUT), which
+ * makes libmicrohttpd close the connection. A client that stops sending
+ * part-way is not read at all, so while a request is incomplete (a read
+ * found nothing more), libmicrohttpd's timeout for the connection is set
+ * to the time left (whole seconds, rounded up), and restored to the idle
+ * timeout once the request is answered. A connection idle between
+ * requests has no deadline: only the idle timeout applies. Costs: one
+ * coarse clock read per request (when its first bytes arrive); the
+ * timeout is only changed for requests that do not arrive in one read.
+ *
  * One per connection, used by the connection's thread only. Sockets are
  * non-blocking (libmicrohttpd's), so nothing here blocks.
  */
@@ -46,6 +62,7 @@
 
 #include <gnutls/gnutls.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -63,14 +80,39 @@ typedef struct wh_tlsio {
 	int fd;
 	int hold;                 /* keep the next record written */
 	int corked;               /* a reply waits for wh_tlsio_reply_sent */
+	struct MHD_Connection *con;
+	unsigned read_timeout;    /* seconds; 0: no read deadline */
+	unsigned idle_timeout;    /* seconds: libmicrohttpd's timeout between requests */
+	unsigned timer;           /* libmicrohttpd's timeout now set for a request; 0: the idle one */
+	int timed_out;            /* a read came after the deadline */
+	int64_t deadline;         /* ms (CLOCK_MONOTONIC_COARSE); 0: no request being read */
 	size_t ahead_off, ahead_len;
 	size_t held_off, held_len;
 	unsigned char held[WH_TLSIO_HOLD_MAX];
 	unsigned char ahead[WH_TLSIO_AHEAD];
 } wh_tlsio;
 
-/* Put t under session, which reads and writes socket fd. */
-void wh_tlsio_attach(wh_tlsio *t, gnutls_session_t session, int fd);
+struct MHD_Connection;
+
+/* Put t under session, which reads and writes socket fd for connection
+ * con, whose requests must arrive within read_timeout seconds (0: no
+ * limit); idle_timeout is con's libmicrohttpd timeout. */
+void wh_tlsio_attach(wh_tlsio *t, gnutls_session_t session, int fd, struct MHD_Connection *con,
+		     unsigned read_timeout, unsigned idle_timeout);
+
+/* The request being read is complete and a reply is queued for it: its
+ * deadline no longer applies. Call for every reply. */
+void wh_tlsio_request_done(wh_tlsio *t);
+
+/* 1 when the connection is being closed because its request did not
+ * arrive in time (a read after the deadline failed, or libmicrohttpd's
+ * timeout, set to the deadline, expired). For the close notification. */
+int wh_tlsio_timed_out(const wh_tlsio *t);
+
+/* 1 (once) when a read of this thread failed by the deadline since the
+ * last call: libmicrohttpd then logs a read or handshake error of its own,
+ * which the server leaves out (it logs the close itself). */
+int wh_tlsio_take_timeout_note(void);
 
 /* A reply with a body of `body` bytes (not 0) has just been queued; `last`
  * when the connection closes after it. Call wh_tlsio_reply_sent once the

@@ -130,6 +130,70 @@ static void test_parse_bad(void **state)
 		   400, "request.userInfo is missing");
 }
 
+static void expect_bad_len(const char *body, size_t len, const char *needle)
+{
+	ws_admission_request r;
+	ws_err err;
+
+	ws_err_clear(&err);
+	assert_int_equal(ws_admission_parse(body, len, &r, &err), -1);
+	assert_null(r.doc.root);
+	if (!ws_err_is_http(&err, 400) || !strstr(err.msg, needle))
+		fail_msg("body %.120s: got %d '%s', want 400 '%s'", body, err.code, err.msg, needle);
+}
+
+#define NUL_REVIEW(uid, kind, name, ns, user, groups, obj)                                 \
+	REVIEW_HEAD "{\"uid\":\"" uid "\",\"kind\":{\"group\":\"\",\"version\":\"v1\","          \
+	"\"kind\":\"" kind "\"},\"resource\":{\"group\":\"\",\"version\":\"v1\","               \
+	"\"resource\":\"configmaps\"},\"name\":\"" name "\",\"namespace\":\"" ns "\","          \
+	"\"operation\":\"CREATE\",\"userInfo\":{\"username\":\"" user "\",\"groups\":" groups \
+	"},\"object\":" obj "}}"
+
+/* A NUL (\u0000, or a raw 0 byte) would cut a request field short: refused,
+ * naming the field. Inside object and oldObject it is the object's data. */
+static void test_parse_nul(void **state)
+{
+	static const char raw[] = NUL_REVIEW("a\0b", "ConfigMap", "n", "ns", "bob", "[]", "{}");
+	static const char ok[] = NUL_REVIEW("u1", "ConfigMap", "n", "ns", "bob", "[\"g\"]",
+					    "{\"data\":{\"k\":\"a\\u0000b\",\"k\\u0000\":\"\\u0000\"}}");
+	static const char escaped_backslash[] =
+		NUL_REVIEW("a\\\\u0000", "ConfigMap", "n", "ns", "bob", "[]", "{}");
+	ws_admission_request r;
+	ws_err err;
+
+	(void)state;
+	expect_bad(NUL_REVIEW("a\\u0000b", "ConfigMap", "n", "ns", "bob", "[]", "{}"),
+		   400, "request.uid must be a non-empty string without NUL characters");
+	expect_bad(NUL_REVIEW("\\u0000", "ConfigMap", "n", "ns", "bob", "[]", "{}"),
+		   400, "request.uid must be a non-empty string without NUL characters");
+	expect_bad_len(raw, sizeof(raw) - 1,
+		       "request.uid must be a non-empty string without NUL characters");
+	expect_bad(NUL_REVIEW("u1", "Namespace\\u0000x", "n", "ns", "bob", "[]", "{}"), 400,
+		   "request.kind.kind must not contain a NUL character");
+	expect_bad(NUL_REVIEW("u1", "ConfigMap", "n\\u0000x", "ns", "bob", "[]", "{}"), 400,
+		   "request.name must not contain a NUL character");
+	expect_bad(NUL_REVIEW("u1", "ConfigMap", "n", "flyte-ws-a-001\\u0000", "bob", "[]", "{}"),
+		   400, "request.namespace must not contain a NUL character");
+	expect_bad(NUL_REVIEW("u1", "ConfigMap", "n", "ns", "system:admin\\u0000bob", "[]", "{}"),
+		   400, "request.userInfo.username must not contain a NUL character");
+	expect_bad(NUL_REVIEW("u1", "ConfigMap", "n", "ns", "bob",
+			      "[\"a\",\"system:masters\\u0000\"]", "{}"),
+		   400, "request.userInfo.groups[1] must not contain a NUL character");
+	expect_bad(REQ("\"uid\\u0000x\":\"u1\",\"uid\":\"u2\""), 400,
+		   "request has a key with a NUL character");
+	expect_bad(REVIEW_HEAD "{\"uid\":\"u1\"},\"x\\u0000\":1}", 400,
+		   "the review has a key with a NUL character");
+
+	/* NULs in the object's data, and an escaped backslash before "u0000" */
+	assert_int_equal(ws_admission_parse(ok, strlen(ok), &r, &err), 0);
+	assert_string_equal(r.uid, "u1");
+	assert_string_equal(ws_json_str(r.object, "data", "k", NULL), "a");
+	ws_admission_release(&r);
+	assert_int_equal(ws_admission_parse(escaped_backslash, strlen(escaped_backslash), &r, &err), 0);
+	assert_string_equal(r.uid, "a\\u0000");
+	ws_admission_release(&r);
+}
+
 static void test_parse_caps(void **state)
 {
 	size_t depth = WS_ADMISSION_DEPTH_MAX + 1, i;
@@ -249,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_not_terminated),
 		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_nul),
 		cmocka_unit_test(test_parse_caps),
 		cmocka_unit_test(test_encode_allowed_patch),
 		cmocka_unit_test(test_encode_denied),

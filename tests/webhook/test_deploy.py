@@ -42,6 +42,11 @@ def test_base():
     args = pod["containers"][0]["args"]
     assert "--tls-cert-file=/etc/workspace-webhook/tls/tls.crt" in args
     assert "--config=/etc/workspace-webhook/platform/platform.yaml" in args
+    # a rollout: serve unready while endpoints update, then drain, all within the grace
+    flags = dict(a[2:].split("=", 1) for a in args if a.startswith("--") and "=" in a)
+    assert int(flags["shutdown-delay"]) >= 3
+    assert pod["terminationGracePeriodSeconds"] > \
+        int(flags["shutdown-delay"]) + int(flags["shutdown-timeout"])
     vols = {v["name"]: v for v in pod["volumes"]}
     assert vols["tls"]["secret"]["secretName"] == "workspace-webhook-tls"
     assert vols["platform"]["configMap"]["name"] == "workspace-platform"

@@ -5,6 +5,7 @@ rotation under load without a lost request, and SIGTERM draining."""
 import json
 import os
 import re
+import select
 import signal
 import socket
 import ssl
@@ -319,6 +320,129 @@ def test_idle_and_slow_clients_time_out(start_webhook):
     assert_alive(w)
 
 
+# ---- the read deadline (--read-timeout) -----------------------------------------
+
+def _trickle(w, head, data, interval=0.5, limit=12.0):
+    """Connect, send head at once, then data a byte every interval seconds.
+    Returns the seconds from the connection's start until the server closed
+    it (None if it did not within limit) and what was received."""
+    s = raw_tls(w.port, w.ctx, timeout=5)
+    start = time.monotonic()
+    i = 0
+    try:
+        if head:
+            s.sendall(head)
+        while time.monotonic() - start < limit:
+            if i < len(data):
+                try:
+                    s.sendall(data[i:i + 1])
+                    i += 1
+                except (OSError, ssl.SSLError):
+                    return time.monotonic() - start, b""
+            if select.select([s], [], [], interval)[0]:
+                s.setblocking(False)
+                try:
+                    got = s.recv(65536)
+                except ssl.SSLWantReadError:  # a TLS 1.3 session ticket
+                    s.setblocking(True)
+                    s.settimeout(5)
+                    continue
+                except (OSError, ssl.SSLError):
+                    got = b""
+                return time.monotonic() - start, got
+        return None, b""
+    finally:
+        s.close()
+
+
+HEADERS = (b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: 100\r\n\r\n")
+
+
+def test_read_timeout_cuts_trickling_and_stalled_clients(start_webhook):
+    """A request that trickles in (headers, or the body: a byte every 0.5 s)
+    or stops part-way is cut --read-timeout after its first byte, counted
+    and logged once."""
+    w = start_webhook("--read-timeout", "2")
+    results = {}
+    cases = {
+        "headers": (b"", HEADERS),
+        "body": (HEADERS, b"{" + b" " * 99),
+        "stalled": (HEADERS + b"{", b""),
+    }
+    threads = [threading.Thread(target=lambda k=k, v=v: results.__setitem__(k, _trickle(w, *v)))
+               for k, v in cases.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    for name, (elapsed, got) in results.items():
+        assert elapsed is not None, "%s: never cut" % name
+        assert 1.5 <= elapsed <= 3.5, (name, elapsed)
+        assert got == b"", (name, got)
+    assert wait_for(lambda: w.metrics()["workspace_webhook_connections_timed_out_total"] == 3)
+    assert wait_for(lambda: len([l for l in w.logs() if "--read-timeout" in l.get("msg", "")]) == 3)
+    for line in w.logs():
+        if "--read-timeout" in line.get("msg", ""):
+            assert line["level"] == "warn"
+            assert "from 127.0.0.1:" in line["msg"] and "within 2 s" in line["msg"]
+    assert not [l for l in w.logs() if l.get("msg", "").startswith("libmicrohttpd")], w.logs()
+    assert_alive(w)
+
+
+def test_read_timeout_spares_idle_keep_alive_and_slow_large_requests(start_webhook):
+    """The deadline runs only while a request is arriving: a keep-alive
+    connection idle between requests for longer is not cut, and a request
+    that arrives within it in pieces is answered."""
+    w = start_webhook("--read-timeout", "1")
+    conn = w.connection()
+    assert w.review("/mutate", namespace_review(NS), conn=conn)["allowed"]
+    time.sleep(2.5)
+    assert w.review("/mutate", namespace_review(NS), conn=conn)["allowed"]
+    conn.close()
+    body = json.dumps(namespace_review(NS)).encode()
+    with raw_tls(w.port, w.ctx) as s:
+        for _ in range(3):
+            s.sendall(_request("/mutate", body)[:-len(body)])
+            s.sendall(body[:200])
+            time.sleep(0.2)
+            s.sendall(body[200:])
+            status, _, data = read_http_response(s)
+            assert status == 200 and json.loads(data)["response"]["patch"]
+            time.sleep(1.5)  # idle, between requests
+    assert w.metrics()["workspace_webhook_connections_timed_out_total"] == 0
+
+
+def test_read_timeout_keeps_the_server_available(start_webhook):
+    """With every connection slot held by trickling clients (which come back
+    when cut), /healthz is still answered within about --read-timeout."""
+    w = start_webhook("--read-timeout", "2", "--max-connections", "4", "--threads", "1")
+    stop = threading.Event()
+
+    def attacker():
+        while not stop.is_set():
+            try:
+                _trickle(w, b"", HEADERS * 10, interval=0.5, limit=8)
+            except (OSError, ssl.SSLError):
+                time.sleep(0.1)
+
+    attackers = [threading.Thread(target=attacker) for _ in range(4)]
+    for t in attackers:
+        t.start()
+    try:
+        time.sleep(1)
+        start = time.monotonic()
+        conn = w.connection(timeout=8)
+        status, _, body = w.get("/healthz", conn=conn)
+        conn.close()
+        assert status == 200 and body == "ok\n"
+        assert time.monotonic() - start < 4
+    finally:
+        stop.set()
+        for t in attackers:
+            t.join(15)
+
+
 # ---- metrics and logs --------------------------------------------------------
 
 def test_metrics(start_webhook, certs):
@@ -376,6 +500,51 @@ def test_one_log_line_per_decision_without_bodies(start_webhook):
     text = w.log_path.read_text()
     assert secret not in text
     assert "BEGIN" not in text and "PRIVATE" not in text
+
+
+def test_every_refusal_logged_once_without_body(start_webhook):
+    w = start_webhook()
+    secret = "s3cr3t-in-a-refused-body"
+    assert w.post("/nope", b'{"a":"%s"}' % secret.encode())[0] == 404
+    assert w.get("/mutate")[0] == 405
+    assert w.post("/mutate", secret, headers={"Content-Type": "text/plain"})[0] == 415
+    assert w.post("/mutate", b'{"bad":"%s"' % secret.encode())[0] == 400
+    with raw_tls(w.port, w.ctx) as s:
+        s.sendall(b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 10000000000\r\n\r\n")
+        assert read_http_response(s)[0] == 413
+    with raw_tls(w.port, w.ctx) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+        assert read_http_response(s)[0] == 431
+    want = [("POST", "/nope", 404, "NotFound"), ("GET", "/mutate", 405, "MethodNotAllowed"),
+            ("POST", "/mutate", 415, "UnsupportedMediaType"), ("POST", "/mutate", 400, "BadRequest"),
+            ("POST", "/validate", 413, "RequestEntityTooLarge"),
+            ("", "", 431, "Request Header Fields Too Large")]
+    assert wait_for(lambda: len([l for l in w.logs() if l.get("msg") == "refused"]) == len(want))
+    time.sleep(0.2)
+    lines = [l for l in w.logs() if l.get("msg") == "refused"]
+    assert [(l["method"], l["path"], l["status"], l["reason"]) for l in lines] == want, lines
+    for l in lines:
+        assert l["level"] == "warn" and l["remote"] == "127.0.0.1" and l["message"], l
+    assert "no such path '/nope'" in lines[0]["message"]
+    assert not [l for l in w.logs() if "Error processing request" in l.get("msg", "")]
+    assert secret not in w.log_path.read_text()
+    m = w.metrics()
+    assert m['workspace_webhook_http_errors_total{code="431"}'] == 1
+    assert_alive(w)
+
+
+def test_nul_in_uid_refused(webhook):
+    rev = namespace_review(NS)
+    rev["request"]["uid"] = "a\u0000b"
+    status, _, data = webhook.post("/mutate", rev)
+    assert status == 400, data
+    assert "request.uid must be a non-empty string without NUL characters" in data["message"]
+    rev = namespace_review(NS)
+    rev["request"]["userInfo"]["username"] = "system:admin\u0000alice"
+    status, _, data = webhook.post("/validate", rev)
+    assert status == 400 and "request.userInfo.username" in data["message"], data
+    assert_alive(webhook)
 
 
 # ---- certificate rotation under load -----------------------------------------
@@ -508,6 +677,45 @@ def test_sigterm_idle_exits_fast(start_webhook):
     conn.close()
 
 
+def test_shutdown_delay_keeps_serving_unready(start_webhook):
+    """--shutdown-delay: after SIGTERM, new connections are still accepted
+    and answered for that long, unready and with Connection: close; then
+    the usual drain, exit 0."""
+    w = start_webhook("--shutdown-delay", "3", "--shutdown-timeout", "10")
+    idle = w.connection()
+    assert w.get("/readyz", conn=idle)[0] == 200
+    start = time.monotonic()
+    w.signal(signal.SIGTERM)
+    assert wait_for(lambda: any(l.get("msg", "").startswith("unready") for l in w.logs()))
+    status, hdrs, body = w.get("/readyz")  # a new connection
+    assert status == 503 and body == "shutting down\n"
+    assert hdrs.get("connection", "").lower() == "close"
+    rev = namespace_review(NS)
+    status, hdrs, data = w.post("/mutate", rev)
+    assert status == 200 and data["response"]["uid"] == rev["request"]["uid"]
+    assert hdrs.get("connection", "").lower() == "close"
+    time.sleep(1)
+    assert w.get("/healthz")[0] == 200
+    assert not any(l.get("msg", "").startswith("draining") for l in w.logs())
+    assert w.wait(timeout=15) == 0
+    assert time.monotonic() - start >= 2.9
+    msgs = [l.get("msg", "") for l in w.logs()]
+    assert any(m.startswith("draining") for m in msgs) and msgs[-1] == "stopped"
+    idle.close()
+
+
+def test_second_signal_skips_the_shutdown_delay(start_webhook):
+    w = start_webhook("--shutdown-delay", "60")
+    start = time.monotonic()
+    w.signal(signal.SIGTERM)
+    assert wait_for(lambda: any(l.get("msg", "").startswith("unready") for l in w.logs()))
+    assert w.get("/healthz")[0] == 200
+    w.signal(signal.SIGINT)
+    assert w.wait(timeout=10) == 0
+    assert time.monotonic() - start < 5
+    assert any(l.get("msg", "").startswith("draining") for l in w.logs())
+
+
 # ---- command line ------------------------------------------------------------
 
 def _threads(w):
@@ -537,12 +745,15 @@ def test_help_and_bad_flags(certs):
     assert r.returncode == 0
     for flag in ("--listen", "--tls-cert-file", "--tls-private-key-file", "--config",
                  "--namespace-template", "--flyte-endpoint", "--quota-manager",
-                 "--idle-timeout", "--shutdown-timeout", "--threads"):
+                 "--idle-timeout", "--shutdown-timeout", "--threads", "--read-timeout",
+                 "--shutdown-delay"):
         assert flag in r.stdout
     for args, needle in [
         (["--bogus"], "unknown option '--bogus'"),
         ([], "--tls-cert-file and --tls-private-key-file are required"),
         (base_args(certs, "--threads", "0"), "--threads '0'"),
+        (base_args(certs, "--read-timeout", "x"), "--read-timeout 'x'"),
+        (base_args(certs, "--shutdown-delay", "-1"), "--shutdown-delay '-1'"),
         (base_args(certs, "--listen", "nope"), "expected HOST:PORT"),
         (base_args(certs, "--flyte-endpoint", "flyte.example.com"), "--flyte-endpoint"),
         (base_args(certs, "--namespace-template", "ws"), "template"),
