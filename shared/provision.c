@@ -1375,6 +1375,7 @@ static void drop_system_namespace(ws_prov *p, ws_err *err)
 {
 	ws_record *recs = NULL;
 	size_t nrecs = 0, n = strlen(err->msg);
+	int removed = 0;
 	ws_err e;
 
 	ws_http_interrupt_hold(1);
@@ -1384,11 +1385,11 @@ static void drop_system_namespace(ws_prov *p, ws_err *err)
 						  p->platform->system_namespace, 0, &e) == 0 ||
 				   ws_err_is_http(&e, 404))) {
 			wait_namespace_gone(p, p->platform->system_namespace);
-			nrecs = (size_t)-1;
+			removed = 1;
 		}
 	}
 	ws_http_interrupt_hold(0);
-	if (nrecs != (size_t)-1)
+	if (!removed)
 		snprintf(err->msg + n, sizeof(err->msg) - n,
 			 "; the system namespace '%s' created by this run was kept",
 			 p->platform->system_namespace);
@@ -1469,6 +1470,39 @@ static void used_sequences(const ws_record *recs, size_t n, const char *slug, ch
 /* Create the record under the lowest free id: a 409 means someone else
  * holds that number; a Flyte project with that id (an archived one of a
  * deleted workspace) makes the number unusable too. */
+/* Whether a namespace of workspace id exists that is not that workspace's
+ * (someone's own namespace of that name, or one left by a deleted
+ * workspace): its number is then skipped rather than the namespace taken
+ * over. 1 taken, 0 free, -1 on an error other than 404. */
+static int namespace_taken(ws_prov *p, const char *id, ws_err *err)
+{
+	const ws_platform *pl = p->platform;
+	size_t i;
+
+	for (i = 0; i < (pl->ns_template.has_domain ? pl->domains.n : 1); i++) {
+		char ns[WS_NAME_BUF];
+		cJSON *o = NULL;
+		const char *owner;
+		int taken;
+
+		if (ws_ns_render(&pl->ns_template, id, pl->domains.n ? pl->domains.items[i] : NULL, ns,
+				 err))
+			return -1;
+		if (ws_k8s_get(p->k8s, &WS_KIND_NAMESPACE, NULL, ns, &o, err)) {
+			if (ws_err_is_http(err, 404))
+				continue;
+			return ws_err_prefix(err, "cannot check namespace '%s'", ns);
+		}
+		owner = ws_json_str(o, "metadata", "labels", WS_LABEL_WORKSPACE, NULL);
+		taken = !owner || strcmp(owner, id) != 0 ||
+			ws_json_str(o, "metadata", "deletionTimestamp", NULL) != NULL;
+		cJSON_Delete(o);
+		if (taken)
+			return 1;
+	}
+	return 0;
+}
+
 static int allocate(ws_prov *p, ws_record *r, const char *slug, char used[WS_SEQ_MAX + 1],
 		    ws_err *err)
 {
@@ -1494,6 +1528,13 @@ static int allocate(ws_prov *p, ws_record *r, const char *slug, char used[WS_SEQ
 			}
 			if (!ws_err_is_http(err, 404))
 				return ws_err_prefix(err, "cannot check Flyte project '%s'", id);
+		}
+		rc = namespace_taken(p, id, err);
+		if (rc < 0)
+			return -1;
+		if (rc) {
+			used[seq] = 1; /* its namespace is someone else's */
+			continue;
 		}
 		cm = record_object(p, r, "Provisioning", "allocated");
 		rc = ws_k8s_create(p->k8s, &WS_KIND_CONFIGMAP, cm, p->dry_run, NULL, err);

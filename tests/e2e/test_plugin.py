@@ -462,6 +462,16 @@ def test_failed_first_create_removes_the_system_namespace_it_made(c, clean_fault
     assert snapshot(c) == before
 
 
+def test_a_namespace_of_someone_else_is_never_taken_over(c):
+    c.kubectl("create", "namespace", "flyte-ws-taken-001")
+    before = get(c, "/api/v1/namespaces/flyte-ws-taken-001")
+    r = ws(c, "create", "Taken", "--owner", "alice@company.com", "--yes")
+    assert "namespace/flyte-ws-taken-002 created" in r.stdout, r.stdout
+    assert get(c, "/api/v1/namespaces/flyte-ws-taken-001") == before
+    ws(c, "delete", "ws-taken-002", "--yes")
+    c.kubectl("delete", "namespace", "flyte-ws-taken-001")
+
+
 @pytest.mark.emulator_only
 def test_independent_requests_go_in_parallel(c, clean_faults):
     def most_at_once(pattern, *args):
