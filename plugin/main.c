@@ -68,8 +68,6 @@ int main(int argc, char **argv)
 		return cmd_complete(argc, argv, &cli);
 	/* kubectl takes global flags anywhere: `--context admin list` runs as
 	 * `list --context admin` (the commands parse flags on either side). */
-	if (argc >= 2 && strcmp(argv[1], "--version") == 0)
-		return cmd_version(1, argv + 1, &cli);
 	at = cli_find_command(argc, argv);
 	if (argc >= 2 && at >= argc) { /* only flags: help if asked, else usage */
 		for (i = 1; i < (size_t)argc; i++)
@@ -86,6 +84,8 @@ int main(int argc, char **argv)
 		memmove(argv + 2, argv + 1, (size_t)(at - 1) * sizeof(*argv));
 		argv[1] = cmd;
 	}
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv + 1, &cli);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

@@ -37,7 +37,7 @@ void ws_http_interrupt(int sig)
 
 void ws_http_interrupt_hold(int hold)
 {
-	interrupt_held = hold;
+	interrupt_held += hold ? 1 : -1; /* nests; only the main thread holds */
 }
 
 int ws_http_interrupted(void)

@@ -102,8 +102,9 @@ int ws_http_global_init(ws_err *err);
  * no answer), nothing is retried, and a read (GET, HEAD) in flight is
  * aborted the same way; a write in flight is let finish, so that its caller
  * knows whether it happened (its rollback depends on that).
- * While held (ws_http_interrupt_hold(1)), requests run as usual: the
- * rollback after an interruption must reach the servers.
+ * While held (ws_http_interrupt_hold(1), released by ws_http_interrupt_hold(0);
+ * holds nest), requests run as usual: the rollback after an interruption
+ * must reach the servers.
  * ws_http_interrupted() is the signal received, or 0; ws_http_stopped() is
  * 1 when requests are being refused (interrupted and not held). */
 void ws_http_interrupt(int sig);

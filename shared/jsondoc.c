@@ -27,6 +27,7 @@ typedef struct parser {
 	size_t next_block;
 	ws_json_doc *doc;
 	const char *oom;      /* set when an allocation failed */
+	int nul;              /* the last string parsed holds a NUL */
 } parser;
 
 /* A new block of at least n bytes, of which the first n are taken. */
@@ -163,6 +164,7 @@ static int parse_string(parser *p, char **out)
 	size_t i, skipped = 0;
 	unsigned char *o;
 
+	p->nul = 0;
 	if (!at(p, '"'))
 		return -1;
 	/* Most strings have no escape: find the quote, copy what is before it. */
@@ -187,6 +189,7 @@ static int parse_string(parser *p, char **out)
 		o[esc - in] = '\0';
 		*out = (char *)o;
 		p->off = (size_t)(esc - s) + 1;
+		p->nul = memchr(o, '\0', (size_t)(esc - in)) != NULL; /* a raw NUL byte */
 		return 0;
 	}
 	i = (size_t)(esc - s);
@@ -242,6 +245,7 @@ static int parse_string(parser *p, char **out)
 	}
 	*o = '\0';
 	p->off = i + 1;
+	p->nul = strlen(*out) != (size_t)(o - (unsigned char *)*out);
 	return 0;
 }
 
@@ -283,6 +287,7 @@ static int parse_members(parser *p, cJSON *item, int object)
 {
 	const unsigned char close = object ? '}' : ']';
 	cJSON *head = NULL, *tail = NULL;
+	int key_nul;
 
 	if (p->depth >= p->max_depth) {
 		p->doc->too_deep = 1;
@@ -304,9 +309,12 @@ static int parse_members(parser *p, cJSON *item, int object)
 				head = n;
 			}
 			tail = n;
+			key_nul = 0;
 			if (object) {
 				if (parse_string(p, &n->string))
 					return -1;
+				key_nul = p->nul;
+				p->doc->nul |= key_nul;
 				skip_ws(p);
 				if (!at(p, ':'))
 					return -1;
@@ -315,6 +323,8 @@ static int parse_members(parser *p, cJSON *item, int object)
 			}
 			if (parse_value(p, n))
 				return -1;
+			if (key_nul)
+				n->type |= WS_JSON_NUL_KEY;
 			skip_ws(p);
 			if (!at(p, ','))
 				break;
@@ -358,7 +368,13 @@ static int parse_value(parser *p, cJSON *item)
 	switch (*c) {
 	case '"':
 		item->type = cJSON_String;
-		return parse_string(p, &item->valuestring);
+		if (parse_string(p, &item->valuestring))
+			return -1;
+		if (p->nul) {
+			item->type |= WS_JSON_NUL_VALUE;
+			p->doc->nul = 1;
+		}
+		return 0;
 	case '[':
 		return parse_members(p, item, 0);
 	case '{':

@@ -23,9 +23,17 @@
 
 #include "error.h"
 
+/* Set in a node's type (above cJSON's own bits, which its readers mask
+ * off) when its string value, or its key, came out holding a NUL: a
+ * \u0000 escape, or any \u escape cJSON decodes as 0 (invalid digits). C
+ * readers see such a string cut at the NUL. */
+#define WS_JSON_NUL_VALUE (1 << 12)
+#define WS_JSON_NUL_KEY (1 << 13)
+
 typedef struct ws_json_doc {
 	cJSON *root;
 	int too_deep;              /* after a failure: the nesting cap was hit */
+	int nul;                   /* some key or string holds a NUL (see above) */
 	struct ws_json_block *blocks;
 } ws_json_doc;
 

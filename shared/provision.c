@@ -1467,13 +1467,12 @@ static void used_sequences(const ws_record *recs, size_t n, const char *slug, ch
 	}
 }
 
-/* Create the record under the lowest free id: a 409 means someone else
- * holds that number; a Flyte project with that id (an archived one of a
- * deleted workspace) makes the number unusable too. */
 /* Whether a namespace of workspace id exists that is not that workspace's
- * (someone's own namespace of that name, or one left by a deleted
- * workspace): its number is then skipped rather than the namespace taken
- * over. 1 taken, 0 free, -1 on an error other than 404. */
+ * (no workspace-id label naming it: someone's own namespace of that name)
+ * or is being deleted: its number is then skipped rather than the namespace
+ * taken over. One labelled with this id (left by a failed delete) is free:
+ * it is this workspace's and is brought to the plan. 1 taken, 0 free, -1 on
+ * an error other than 404. */
 static int namespace_taken(ws_prov *p, const char *id, ws_err *err)
 {
 	const ws_platform *pl = p->platform;
@@ -1503,6 +1502,10 @@ static int namespace_taken(ws_prov *p, const char *id, ws_err *err)
 	return 0;
 }
 
+/* Create the record under the lowest free id: a 409 means someone else
+ * holds that number; a Flyte project with that id (an archived one of a
+ * deleted workspace) or a namespace that is not its own (namespace_taken)
+ * makes the number unusable too. */
 static int allocate(ws_prov *p, ws_record *r, const char *slug, char used[WS_SEQ_MAX + 1],
 		    ws_err *err)
 {
@@ -1716,7 +1719,7 @@ int ws_destroy_record(ws_prov *p, const ws_record *rec, int record_exists, ws_er
 			"workspace '%s' was not fully deleted; left: %s%s", id, left,
 			record_exists ? "; its record is kept, run delete again" : "");
 		if (record_exists)
-			set_status(p, id, "Failed", err->msg, NULL);
+			final_status(p, id, "Failed", err->msg);
 		goto out;
 	}
 	if (!record_exists)

@@ -162,7 +162,9 @@ int wh_config_parse(wh_config *cfg, int argc, char **argv, FILE *out, ws_err *er
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->port = 8443;
 	cfg->priorities = WH_DEFAULT_PRIORITIES;
-	cfg->threads = (unsigned)(cpu_count() > 256 ? 256 : cpu_count());
+	cfg->threads = (unsigned)cpu_count();
+	if (cfg->threads > 256)
+		cfg->threads = 256;
 	cfg->max_connections = 1024;
 	cfg->idle_timeout = 95;
 	cfg->read_timeout = 10;

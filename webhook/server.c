@@ -381,8 +381,9 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
 	ws_err err;
 
 	(void)cls;
-	(void)toe;
-	if (c && wh_tlsio_reply_sent(&c->io, &err))
+	/* A request that ended in error (client gone, timeout, shutdown) has its
+	 * connection closed: its corked reply, if any, is dropped unsent. */
+	if (c && wh_tlsio_reply_sent(&c->io, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, &err))
 		wh_log("warn", "%s", err.msg);
 	if (!*req_cls || !c)
 		return;

@@ -207,13 +207,15 @@ void wh_tlsio_reply(wh_tlsio *t, size_t body, int last)
 	}
 }
 
-int wh_tlsio_reply_sent(wh_tlsio *t, ws_err *err)
+int wh_tlsio_reply_sent(wh_tlsio *t, int ok, ws_err *err)
 {
 	int rc;
 
 	if (!t->corked)
 		return 0;
 	t->corked = 0;
+	if (!ok)
+		return 0;
 	rc = gnutls_record_uncork(t->session, 0);
 	if (rc >= 0)
 		return 0;

@@ -119,8 +119,10 @@ int wh_tlsio_take_timeout_note(void);
  * request is complete (libmicrohttpd's completion callback). */
 void wh_tlsio_reply(wh_tlsio *t, size_t body, int last);
 
-/* Send the reply's record if it was corked. Fails when it could not be
- * sent (the client went away); the connection is then shut down. */
-int wh_tlsio_reply_sent(wh_tlsio *t, ws_err *err);
+/* The request is over: send the reply's record if it was corked and the
+ * request completed (ok), else drop it (the connection is being closed).
+ * Fails when it could not be sent (the client went away); the connection
+ * is then shut down. */
+int wh_tlsio_reply_sent(wh_tlsio *t, int ok, ws_err *err);
 
 #endif

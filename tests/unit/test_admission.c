@@ -179,6 +179,13 @@ static void test_parse_nul(void **state)
 	expect_bad(NUL_REVIEW("u1", "ConfigMap", "n", "ns", "bob",
 			      "[\"a\",\"system:masters\\u0000\"]", "{}"),
 		   400, "request.userInfo.groups[1] must not contain a NUL character");
+	/* \u escapes with bad digits decode as 0 too (as cJSON reads them) */
+	expect_bad(NUL_REVIEW("abc\\u00zzdef", "ConfigMap", "n", "ns", "bob", "[]", "{}"),
+		   400, "request.uid must be a non-empty string without NUL characters");
+	expect_bad(NUL_REVIEW("u1", "ConfigMap", "n", "ns", "system:admin\\u000Xevil", "[]", "{}"),
+		   400, "request.userInfo.username must not contain a NUL character");
+	expect_bad(NUL_REVIEW("u1", "ConfigMap", "n", "ns", "bob", "[\"sys\\uzzzz\"]", "{}"),
+		   400, "request.userInfo.groups[0] must not contain a NUL character");
 	expect_bad(REQ("\"uid\\u0000x\":\"u1\",\"uid\":\"u2\""), 400,
 		   "request has a key with a NUL character");
 	expect_bad(REVIEW_HEAD "{\"uid\":\"u1\"},\"x\\u0000\":1}", 400,

@@ -135,6 +135,38 @@ static void test_large_and_unterminated(void **state)
 	free(big);
 }
 
+/* Keys and strings that came out holding a NUL are marked, and only those. */
+static void test_nul_marks(void **state)
+{
+	static const char text[] = "{\"a\\u0000\":\"x\",\"b\":\"x\\u00zzy\",\"c\":\"\\\\u0000\","
+				   "\"d\":[\"\\u0000\"],\"e\":\"\\u00e9\"}";
+	ws_json_doc doc;
+	ws_err err;
+	const cJSON *c;
+
+	(void)state;
+	assert_int_equal(ws_json_doc_parse(&doc, text, strlen(text), 64, &err), 0);
+	assert_true(doc.nul);
+	c = doc.root->child; /* "a\0" : "x" */
+	assert_true(c->type & WS_JSON_NUL_KEY);
+	assert_false(c->type & WS_JSON_NUL_VALUE);
+	assert_true(cJSON_IsString(c));
+	c = c->next; /* "b" : "x\0" (bad digits) */
+	assert_int_equal(c->type & (WS_JSON_NUL_KEY | WS_JSON_NUL_VALUE), WS_JSON_NUL_VALUE);
+	assert_string_equal(c->valuestring, "x");
+	c = c->next; /* "c" : "\\u0000" is a backslash, not a NUL */
+	assert_false(c->type & (WS_JSON_NUL_KEY | WS_JSON_NUL_VALUE));
+	c = c->next; /* "d" : ["\0"] */
+	assert_false(c->type & (WS_JSON_NUL_KEY | WS_JSON_NUL_VALUE));
+	assert_true(c->child->type & WS_JSON_NUL_VALUE);
+	c = c->next; /* "e" : "é" */
+	assert_false(c->type & (WS_JSON_NUL_KEY | WS_JSON_NUL_VALUE));
+	ws_json_doc_release(&doc);
+	assert_int_equal(ws_json_doc_parse(&doc, "{\"k\":\"v\"}", 9, 64, &err), 0);
+	assert_false(doc.nul);
+	ws_json_doc_release(&doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +174,7 @@ int main(void)
 		cmocka_unit_test(test_review),
 		cmocka_unit_test(test_depth_cap),
 		cmocka_unit_test(test_large_and_unterminated),
+		cmocka_unit_test(test_nul_marks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
