@@ -395,13 +395,6 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
 	*req_cls = NULL;
 }
 
-/* A request libmicrohttpd refused itself (headers over the connection's
- * memory: 431, a malformed request line: 400, ...) before it reached the
- * handler. It says so in its log (mhd_log), with the status but not the
- * connection, then sends the error and closes the connection: the status
- * waits here, in the thread that serves the connection, for its close. */
-static __thread unsigned mhd_refused;
-
 /* Closes worth a log line: a request that did not arrive within
  * --read-timeout, and a request libmicrohttpd refused. */
 static void closed(struct MHD_Connection *con, struct conn *c, const wh_config *cfg)
@@ -416,16 +409,16 @@ static void closed(struct MHD_Connection *con, struct conn *c, const wh_config *
 		       "closed the connection from %s: its request did not arrive within %u s "
 		       "(--read-timeout)",
 		       remote, cfg->read_timeout);
-	} else if (mhd_refused) {
+	} else if (c->io.refused) {
 		peer(con, remote, sizeof(remote));
-		wh_log_refused(&c->log, NULL, NULL, (int)mhd_refused,
-			       MHD_get_reason_phrase_for(mhd_refused),
+		wh_log_refused(&c->log, NULL, NULL, (int)c->io.refused,
+			       MHD_get_reason_phrase_for(c->io.refused),
 			       "refused by libmicrohttpd before the request reached the webhook (a "
 			       "malformed request, or headers larger than the connection's memory)",
 			       remote);
-		wh_metrics_http_error((int)mhd_refused);
+		wh_metrics_http_error((int)c->io.refused);
 	}
-	mhd_refused = 0;
+	wh_tlsio_detach(&c->io);
 }
 
 static void connection(void *cls, struct MHD_Connection *con, void **socket_context,
@@ -475,14 +468,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	(void)cls;
 	/* Logged, with the client's address, when the connection closes
 	 * (closed()): libmicrohttpd's refusals, and its note on a read
-	 * failed by the read deadline. */
+	 * failed by the read deadline. A request libmicrohttpd refuses itself
+	 * (headers over the connection's memory: 431, a malformed request
+	 * line: 400, ...) is refused right after a read of that connection,
+	 * the thread's current one (wh_tlsio_current). */
 	if (starts(fmt, "Error processing request (HTTP response code is")) {
 		unsigned code;
 
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		if (sscanf(msg, "Error processing request (HTTP response code is %u", &code) == 1 &&
-		    code >= 400 && code < 600) {
-			mhd_refused = code;
+		    code >= 400 && code < 600 && wh_tlsio_current()) {
+			wh_tlsio_current()->refused = code;
 			return;
 		}
 		goto out;

@@ -34,13 +34,25 @@ static void set_timer(wh_tlsio *t, unsigned seconds)
 	errno = saved;
 }
 
-static __thread int timeout_note;
+static __thread wh_tlsio *current;
+
+wh_tlsio *wh_tlsio_current(void)
+{
+	return current;
+}
+
+void wh_tlsio_detach(wh_tlsio *t)
+{
+	if (current == t)
+		current = NULL;
+}
 
 int wh_tlsio_take_timeout_note(void)
 {
-	int was = timeout_note;
+	int was = current && current->timeout_note;
 
-	timeout_note = 0;
+	if (was)
+		current->timeout_note = 0;
 	return was;
 }
 
@@ -64,7 +76,7 @@ static ssize_t sock_recv(wh_tlsio *t, void *buf, size_t len)
 	left = t->deadline - now;
 	if (left <= 0) {
 		t->timed_out = 1;
-		timeout_note = 1;
+		t->timeout_note = 1;
 		errno = ETIMEDOUT;
 		return -1;
 	}
@@ -87,6 +99,7 @@ static ssize_t pull(gnutls_transport_ptr_t p, void *data, size_t len)
 	wh_tlsio *t = p;
 	size_t n;
 
+	current = t;
 	if (t->ahead_off == t->ahead_len) {
 		ssize_t got;
 
@@ -121,7 +134,7 @@ static int pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
 
 static ssize_t push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
 {
-	wh_tlsio *t = p;
+	wh_tlsio *t = (current = p);
 	struct iovec v[PUSH_IOV_MAX];
 	struct msghdr msg = {0};
 	size_t pending = t->held_len - t->held_off, total = 0;

@@ -85,6 +85,8 @@ typedef struct wh_tlsio {
 	unsigned idle_timeout;    /* seconds: libmicrohttpd's timeout between requests */
 	unsigned timer;           /* libmicrohttpd's timeout now set for a request; 0: the idle one */
 	int timed_out;            /* a read came after the deadline */
+	int timeout_note;         /* that read's failure is not yet explained away */
+	unsigned refused;         /* status libmicrohttpd refused a request with, or 0 */
 	int64_t deadline;         /* ms (CLOCK_MONOTONIC_COARSE); 0: no request being read */
 	size_t ahead_off, ahead_len;
 	size_t held_off, held_len;
@@ -109,9 +111,17 @@ void wh_tlsio_request_done(wh_tlsio *t);
  * timeout, set to the deadline, expired). For the close notification. */
 int wh_tlsio_timed_out(const wh_tlsio *t);
 
-/* 1 (once) when a read of this thread failed by the deadline since the
- * last call: libmicrohttpd then logs a read or handshake error of its own,
- * which the server leaves out (it logs the close itself). */
+/* The connection this thread last read or wrote, or NULL: the one
+ * libmicrohttpd is processing when it logs something about "the"
+ * connection (its log callback does not say which). */
+wh_tlsio *wh_tlsio_current(void);
+
+/* t is going away (its connection closed): forget it as the current one. */
+void wh_tlsio_detach(wh_tlsio *t);
+
+/* 1 (once) when a read of the current connection failed by the deadline:
+ * libmicrohttpd then logs a read or handshake error of its own, which the
+ * server leaves out (it logs the close itself). */
 int wh_tlsio_take_timeout_note(void);
 
 /* A reply with a body of `body` bytes (not 0) has just been queued; `last`

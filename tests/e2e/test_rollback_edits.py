@@ -45,9 +45,14 @@ def contents(c, wid):
     object in it, its Flyte project and settings."""
     ns = "flyte-" + wid
     out = {"namespace": drop_server_fields(get(c, "/api/v1/namespaces/" + ns))}
+
+    def spec_of(o):  # a quota's status (usage) is the server's, filled in later
+        o = drop_server_fields(o)
+        o.pop("status", None)
+        return o
     for res in NAMESPACED:
         group, _, plural = res.rpartition("/")
-        out[plural] = sorted((drop_server_fields(o) for o in get(
+        out[plural] = sorted((spec_of(o) for o in get(
             c, "/%s/namespaces/%s/%s" % (group, ns, plural))["items"]),
             key=lambda o: o["metadata"]["name"])
     out["project"] = flyte_get(c, "/api/v1/projects/" + wid)
