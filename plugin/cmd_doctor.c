@@ -8,21 +8,24 @@
 static const char doctor_help[] =
 	"Check workspaces against their plans: every object (missing, different, or managed\n"
 	"but no longer planned), the Flyte project and its settings, and flyteadmin's\n"
-	"namespace_mapping.template. Exits 1 when anything drifted.\n\n"
+	"namespace_mapping.template. Exits 1 when anything drifted, or could not be checked\n"
+	"(an object that could not be read).\n\n"
 	"Examples:\n"
 	"  kubectl workspace doctor\n"
 	"  kubectl workspace doctor ws-churn-001 --fix\n\n"
 	"Options:\n"
 	"    --fix=false: Bring every drifted workspace back to its plan, then check again.\n"
-	"    -o, --output='': json|yaml prints {drift: N, workspaces: [{workspace, drift, fixed,\n"
-	"        items: [{object, where, state, detail}]}]}: the objects that are not ok (after\n"
+	"    -o, --output='': json|yaml prints {drift: N, workspaces: [{workspace, drift, unchecked,\n"
+	"        fixed, items: [{object, where, state, detail}]}]}: the objects that are not ok (after\n"
 	"        --fix, as checked again). table (the default) prints text. Same exit code.\n\n"
 	"Usage:\n"
 	"  kubectl workspace doctor [ID] [--fix] [-o json|yaml|table]\n";
 
 /* Check one workspace; prints its drift, or with entry (-o) stores it there
- * as data instead (caller owns). Returns the number drifted, -1 on error. */
-static long check(struct session *s, const ws_record *r, cJSON **entry)
+ * as data instead (caller owns). Returns the number drifted, -1 on error.
+ * An object that could not be read (state unknown) is not drift, but the
+ * workspace is then not known to be clean: *unchecked counts them. */
+static long check(struct session *s, const ws_record *r, cJSON **entry, size_t *unchecked)
 {
 	ws_drift *d = NULL, *bad;
 	size_t n, ndrift, i, nb = 0;
@@ -33,14 +36,24 @@ static long check(struct session *s, const ws_record *r, cJSON **entry)
 		return -1;
 	}
 	bad = calloc(n + 1, sizeof(*bad));
-	for (i = 0; i < n; i++)
+	*unchecked = 0;
+	for (i = 0; i < n; i++) {
 		if (d[i].state != WS_DRIFT_OK)
 			bad[nb++] = d[i];
+		if (d[i].state == WS_DRIFT_UNKNOWN)
+			++*unchecked;
+	}
 	if (entry) {
 		*entry = cJSON_CreateObject();
 		cJSON_AddStringToObject(*entry, "workspace", r->workspace_id);
 		cJSON_AddNumberToObject(*entry, "drift", (double)ndrift);
+		cJSON_AddNumberToObject(*entry, "unchecked", (double)*unchecked);
 		cJSON_AddItemToObject(*entry, "items", drift_json(bad, nb));
+	} else if (!ndrift && *unchecked) {
+		printf("%s: no drift found, but %zu could not be checked (%zu objects match the "
+		       "plan)\n", r->workspace_id, *unchecked, n - nb);
+		for (i = 0; i < nb; i++)
+			printf("  %s: %s\n", bad[i].subject, bad[i].detail);
 	} else if (!ndrift) {
 		printf("%s: ok (%zu objects match the plan)\n", r->workspace_id, n - nb);
 		for (i = 0; i < nb; i++)
@@ -102,7 +115,8 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 		printf("No workspaces found in namespace %s.\n", s.platform.system_namespace);
 	}
 	for (i = 0; i < n; i++) {
-		long d = check(&s, &recs[i], as_data);
+		size_t unchecked = 0;
+		long d = check(&s, &recs[i], as_data, &unchecked);
 
 		if (d > 0 && fix) {
 			fprintf(as_data ? stderr : stdout, "fixing %s\n", recs[i].workspace_id);
@@ -112,16 +126,22 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 			} else {
 				cJSON_Delete(entry);
 				entry = NULL;
-				d = check(&s, &recs[i], as_data);
+				d = check(&s, &recs[i], as_data, &unchecked);
 			}
 			if (entry)
 				cJSON_AddBoolToObject(entry, "fixed", d == 0);
+		}
+		if (as_data && !entry) { /* not checked: its error went to stderr */
+			entry = cJSON_CreateObject();
+			cJSON_AddStringToObject(entry, "workspace", recs[i].workspace_id);
+			cJSON_AddStringToObject(entry, "error", "could not be checked (see the error "
+								 "on standard error)");
 		}
 		if (entry) {
 			cJSON_AddItemToArray(list, entry);
 			entry = NULL;
 		}
-		if (d < 0)
+		if (d < 0 || unchecked)
 			failed = 1;
 		else if (d > 0)
 			drifted = 1, total += d;

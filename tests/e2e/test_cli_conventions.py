@@ -15,8 +15,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
 from kube_cluster import ROOT, private_cluster  # noqa: E402
-from test_plugin import (ID, NS, SYS, absent, complete, create_seed, flyte_get, get,  # noqa: E402
-                         one_line_error, snapshot, ws)
+from test_plugin import (ID, NS, SYS, absent, clean_faults, complete, create_seed,  # noqa: E402,F401
+                         flyte_get, get, one_line_error, snapshot, ws)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +99,23 @@ def test_doctor_output_is_data_and_keeps_its_exit_code(c, seed):
     get(c, "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings/%s" % (NS, binding))
     # the text output did not change
     assert ws(c, "doctor", seed, "-o", "table").stdout == ws(c, "doctor", seed).stdout
+
+
+def test_doctor_fails_when_it_could_not_check(c, seed, clean_faults):
+    # an object that cannot be read is not drift, but the workspace is not known clean
+    c.fault("apiserver", method="GET", path=r"/namespaces/%s$" % NS, status=403, count=1,
+            message="injected fault at read")
+    r = ws(c, "doctor", seed, check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "%s: no drift found, but 1 could not be checked" % seed in r.stdout
+    assert "injected fault at read" in r.stdout
+    c.fault("apiserver", method="GET", path=r"/namespaces/%s$" % NS, status=403, count=1,
+            message="injected fault at read")
+    r = ws(c, "doctor", seed, "-o", "json", check=False)
+    assert r.returncode == 1
+    (w,) = json.loads(r.stdout)["workspaces"]
+    assert w["drift"] == 0 and w["unchecked"] == 1
+    assert ws(c, "doctor", seed).returncode == 0
 
 
 # ---- --dry-run ---------------------------------------------------------------------------
