@@ -15,6 +15,20 @@ void ws_buf_init(ws_buf *b, size_t max)
 	b->max = max;
 }
 
+void ws_wipe_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	explicit_bzero(p, n);
+	free(p);
+}
+
+void ws_wipe_str(char *s)
+{
+	if (s)
+		ws_wipe_free(s, strlen(s));
+}
+
 void ws_buf_release(ws_buf *b)
 {
 	free(b->data);

@@ -40,4 +40,9 @@ int ws_buf_printf(ws_buf *b, ws_err *err, const char *fmt, ...)
 /* Read a whole file (at most max bytes) into b. */
 int ws_buf_read_file(ws_buf *b, const char *path, ws_err *err);
 
+/* Free memory that held a secret (a token, a key), zeroed first so that it
+ * does not linger in freed memory. NULL is fine. */
+void ws_wipe_free(void *p, size_t n);
+void ws_wipe_str(char *s);
+
 #endif

@@ -69,19 +69,6 @@ int ws_http_global_init(ws_err *err)
 	return 0;
 }
 
-static void wipe_free(void *p, size_t n)
-{
-	if (!p)
-		return;
-	explicit_bzero(p, n);
-	free(p);
-}
-
-static void wipe_str(char *s)
-{
-	if (s)
-		wipe_free(s, strlen(s));
-}
 
 /* Free a header list whose entries may hold a token. */
 static void slist_free_wipe(struct curl_slist *l)
@@ -101,9 +88,9 @@ void ws_http_target_release(ws_http_target *t)
 	free(t->tls_server_name);
 	free(t->proxy_url);
 	free(t->ca_pem);
-	wipe_free(t->cert_pem, t->cert_len);
-	wipe_free(t->key_pem, t->key_len);
-	wipe_str(t->bearer);
+	ws_wipe_free(t->cert_pem, t->cert_len);
+	ws_wipe_free(t->key_pem, t->key_len);
+	ws_wipe_str(t->bearer);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -139,7 +126,7 @@ void ws_http_req_release(ws_http_req *r)
 		return;
 	free(r->path);
 	/* A body may carry a Secret's data. */
-	wipe_free(r->body, r->body_len);
+	ws_wipe_free(r->body, r->body_len);
 	ws_buf_release(&r->response);
 	r->path = NULL;
 	r->body = NULL;
@@ -172,9 +159,9 @@ struct creds {
 
 static void creds_release(struct creds *c)
 {
-	wipe_str(c->auth);
-	wipe_free(c->cert, c->cert_len);
-	wipe_free(c->key, c->key_len);
+	ws_wipe_str(c->auth);
+	ws_wipe_free(c->cert, c->cert_len);
+	ws_wipe_free(c->key, c->key_len);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -37,19 +37,6 @@ extern char **environ;
 
 /* ---- small helpers ---- */
 
-static void wipe_free(void *p, size_t n)
-{
-	if (!p)
-		return;
-	explicit_bzero(p, n);
-	free(p);
-}
-
-static void wipe_str(char *s)
-{
-	if (s)
-		wipe_free(s, strlen(s));
-}
 
 static void json_wipe(cJSON *j)
 {
@@ -144,7 +131,7 @@ static int read_file_once(const char *path, size_t max, unsigned char **out, siz
 	buf = NULL;
 	rc = 0;
 out:
-	wipe_free(buf, want + 1);
+	ws_wipe_free(buf, want + 1);
 	close(fd);
 	return rc;
 }
@@ -271,7 +258,7 @@ static int kcfg_add(struct kcfg *k, const char *path, int must_exist, ws_err *er
 	memset(&f, 0, sizeof(f));
 	rc = 0;
 out:
-	wipe_free(text, len);
+	ws_wipe_free(text, len);
 	free(f.path);
 	free(f.dir);
 	json_wipe_delete(f.root);
@@ -449,7 +436,7 @@ static void strv_free(char **v)
 	size_t i;
 
 	for (i = 0; v && v[i]; i++)
-		wipe_str(v[i]);
+		ws_wipe_str(v[i]);
 	free(v);
 }
 
@@ -476,7 +463,7 @@ static void auth_free(struct kc_auth *a)
 
 static void set_bearer(ws_http_target *t, char *token)
 {
-	wipe_str(t->bearer);
+	ws_wipe_str(t->bearer);
 	t->bearer = token;
 }
 
@@ -498,7 +485,7 @@ static int token_file_refresh(struct kc_auth *a, ws_http_target *t, int force, w
 		return ws_err_prefix(err, "token file");
 	}
 	if (trim((char *)data, len) == 0) {
-		wipe_free(data, len + 1);
+		ws_wipe_free(data, len + 1);
 		if (t->bearer)
 			return 0;
 		return ws_fail(err, WS_E_INVALID, "token file '%s' is empty", a->token_file);
@@ -751,8 +738,8 @@ static int exec_apply(struct kc_exec *e, ws_http_target *t, const char *out, siz
 			free(c);
 			goto out;
 		}
-		wipe_free(t->cert_pem, t->cert_len);
-		wipe_free(t->key_pem, t->key_len);
+		ws_wipe_free(t->cert_pem, t->cert_len);
+		ws_wipe_free(t->key_pem, t->key_len);
 		t->cert_pem = (unsigned char *)c;
 		t->cert_len = strlen(c);
 		t->key_pem = (unsigned char *)k;
@@ -849,7 +836,7 @@ out:
 	if (devnull >= 0)
 		close(devnull);
 	if (buf)
-		wipe_free(buf, len);
+		ws_wipe_free(buf, len);
 	free(envp);
 	free(info);
 	return rc;
@@ -1064,7 +1051,7 @@ static int parse_exec(ws_kube_conn *c, const struct entry *user, const cJSON *x,
 				       where);
 		bad = ws_buf_printf(&line, err, "%s=%s", name, value) ||
 		      strv_add(&e->env, &nenv, line.data, err);
-		wipe_free(line.data, line.cap);
+		ws_wipe_free(line.data, line.cap);
 		if (bad)
 			return -1;
 	}
