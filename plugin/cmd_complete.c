@@ -10,11 +10,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "yamlconv.h"
+#include "kubeconfig.h"
 
 #define DIRECTIVE_DEFAULT 0
 #define DIRECTIVE_NO_FILES 4
-#define KUBECONFIG_MAX (4u << 20)
 
 static const char *const global_flags[] = {"--kubeconfig", "--context", "--server", "--namespace",
 					   "--flyte-endpoint", "--platform-config", "--tiers-file",
@@ -148,73 +147,25 @@ static void offer_platform(struct cli *cli, enum platform_list what, const char 
 
 /* The kubeconfig files kubectl would read: --kubeconfig, else KUBECONFIG
  * (':'-separated), else ~/.kube/config. */
-static void kubeconfig_files(const struct cli *cli, struct strvec *files)
+struct context_offer {
+	const char *lead, *prefix;
+};
+
+static void offer_context(void *ctx, const char *name)
 {
-	const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+	const struct context_offer *o = ctx;
 
-	if (cli->kubeconfig) {
-		strvec_push(files, cli->kubeconfig);
-	} else if (env && *env) {
-		const char *p = env;
-
-		while (*p) {
-			size_t n = strcspn(p, ":");
-			char *one = strndup(p, n);
-
-			if (n)
-				strvec_push(files, one);
-			free(one);
-			p += n + (p[n] == ':');
-		}
-	} else if (home) {
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/.kube/config", home);
-		strvec_push(files, path);
-	}
+	offer(o->lead, (const char *const[]){name, NULL}, o->prefix);
 }
 
-/* Context names of every kubeconfig file, each once, in file order. */
+/* Context names of the kubeconfig files kubectl-workspace would read. */
 static void offer_contexts(const struct cli *cli, const char *lead, const char *prefix)
 {
-	struct strvec files = {0}, seen = {0};
-	size_t i, j;
+	ws_kubeconfig_options ko = {0};
+	struct context_offer o = {lead, prefix};
 
-	kubeconfig_files(cli, &files);
-	for (i = 0; i < files.n; i++) {
-		FILE *f = fopen(files.v[i], "r");
-		char *text = malloc(KUBECONFIG_MAX);
-		size_t len = 0;
-		cJSON *root = NULL, *list, *ctx;
-		ws_err err;
-
-		if (f && text) {
-			len = fread(text, 1, KUBECONFIG_MAX, f);
-			if (len < KUBECONFIG_MAX) /* an oversized file is skipped */
-				root = ws_yaml_parse(text, len, &err);
-		}
-		if (f)
-			fclose(f);
-		free(text);
-		list = cJSON_GetObjectItemCaseSensitive(root, "contexts");
-		if (!cJSON_IsArray(list))
-			list = NULL;
-		cJSON_ArrayForEach(ctx, list) {
-			const cJSON *name = cJSON_GetObjectItemCaseSensitive(ctx, "name");
-
-			if (!cJSON_IsString(name))
-				continue;
-			for (j = 0; j < seen.n && strcmp(seen.v[j], name->valuestring); j++)
-				;
-			if (j < seen.n)
-				continue;
-			strvec_push(&seen, name->valuestring);
-			offer(lead, (const char *const[]){name->valuestring, NULL}, prefix);
-		}
-		cJSON_Delete(root);
-	}
-	strvec_release(&files);
-	strvec_release(&seen);
+	ko.kubeconfig = cli->kubeconfig;
+	ws_kubeconfig_contexts(&ko, offer_context, &o);
 }
 
 /* Flags whose value follows as the next word (the others are booleans, or

@@ -1245,6 +1245,47 @@ static int in_cluster(ws_kube_conn *c, ws_err *err)
 	return 0;
 }
 
+void ws_kubeconfig_contexts(const ws_kubeconfig_options *opt,
+			    void (*each)(void *ctx, const char *name), void *ctx)
+{
+	static const ws_kubeconfig_options none;
+	struct kcfg k = {0};
+	ws_err err;
+	size_t i, j;
+
+	if (kcfg_collect(&k, opt ? opt : &none, &err) == 0) {
+		for (i = 0; i < k.n; i++) {
+			const cJSON *list = cJSON_GetObjectItemCaseSensitive(k.files[i].root, "contexts");
+			const cJSON *c;
+
+			cJSON_ArrayForEach(c, (cJSON_IsArray(list) ? list : NULL)) {
+				const char *name = ws_json_str(c, "name", NULL);
+				int seen = 0;
+
+				/* once: the first file that names it wins, as for loading */
+				for (j = 0; j <= i && name && !seen; j++) {
+					const cJSON *l = cJSON_GetObjectItemCaseSensitive(k.files[j].root,
+											  "contexts");
+					const cJSON *o;
+
+					cJSON_ArrayForEach(o, (cJSON_IsArray(l) ? l : NULL)) {
+						if (o == c)
+							break;
+						if (ws_json_str(o, "name", NULL) &&
+						    strcmp(ws_json_str(o, "name", NULL), name) == 0) {
+							seen = 1;
+							break;
+						}
+					}
+				}
+				if (name && !seen)
+					each(ctx, name);
+			}
+		}
+	}
+	kcfg_release(&k);
+}
+
 int ws_kubeconfig_load(ws_kube_conn *c, const ws_kubeconfig_options *opt, ws_err *err)
 {
 	static const ws_kubeconfig_options none;

@@ -55,6 +55,12 @@ typedef struct ws_kube_conn {
  * ("kubeconfig /x: context 'foo' not found", "no configuration: set
  * KUBECONFIG or use --kubeconfig"). */
 int ws_kubeconfig_load(ws_kube_conn *c, const ws_kubeconfig_options *opt, ws_err *err);
+
+/* Call each(ctx, name) for every context name in the files
+ * ws_kubeconfig_load would read, each name once, in file order (for shell
+ * completion). Nothing when they cannot be read. */
+void ws_kubeconfig_contexts(const ws_kubeconfig_options *opt,
+			    void (*each)(void *ctx, const char *name), void *ctx);
 void ws_kube_conn_release(ws_kube_conn *c);
 
 /* After a 401: drop cached credentials (exec plugin output, token file
