@@ -41,6 +41,19 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+
+# Metadata the server owns: an update keeps the stored values.
+SERVER_METADATA = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                   "generation", "namespace")
+
+
+def _keep_server_metadata(md, old_md):
+    for k in SERVER_METADATA:
+        if k in old_md:
+            md[k] = old_md[k]
+        else:
+            md.pop(k, None)
+
 class Ctx:
     """Per-request settings: who, dry run, field validation, warnings out."""
 
@@ -356,12 +369,7 @@ class Api:
                 obj[kept] = copy.deepcopy(old[kept])
             else:
                 obj.pop(kept, None)
-            for k in ("uid", "creationTimestamp", "deletionTimestamp",
-                      "deletionGracePeriodSeconds", "generation", "namespace"):
-                if k in omd:
-                    md[k] = omd[k]
-                else:
-                    md.pop(k, None)
+            _keep_server_metadata(md, omd)
         elif subresource == "status":
             new = copy.deepcopy(old)
             for f in res.status_fields:
@@ -377,12 +385,7 @@ class Api:
                                              or [])
             obj = new
         else:
-            for k in ("uid", "creationTimestamp", "deletionTimestamp",
-                      "deletionGracePeriodSeconds", "generation", "namespace"):
-                if k in omd:
-                    md[k] = omd[k]
-                else:
-                    md.pop(k, None)
+            _keep_server_metadata(md, omd)
         obj["metadata"]["resourceVersion"] = omd["resourceVersion"]
         areq = AdmissionRequest(res, "UPDATE", ctx.user, name, ns, subresource, obj, old,
                                 ctx.dry_run, options)
