@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The first block is sized for the whole tree (a review's takes about four
- * times its text); more blocks, doubling up to BLOCK_MAX, if it is not. */
+/* The first block is sized for the whole tree: six times the text, where a
+ * review's tree takes four (5.2 KB for the 1.3 KB bench review), so that
+ * reviews with more nodes per byte still fit; more blocks, doubling up to
+ * BLOCK_MAX, if it does not. */
 #define BLOCK_MIN ((size_t)4 << 10)
 #define BLOCK_MAX ((size_t)1 << 20)
 #define NUMBER_MAX 63 /* longer numbers are copied to the arena for strtod */
@@ -103,7 +105,8 @@ static unsigned hex4(const unsigned char *s)
 	return h;
 }
 
-/* \uXXXX (or a surrogate pair of them) at in, before end, as UTF-8 at *out.
+/* A \u escape with its four hex digits (or a surrogate pair of them) at in,
+ * before end, as UTF-8 at *out.
  * Returns the escape's length, 0 when it is invalid. */
 static size_t utf16_escape(const unsigned char *in, const unsigned char *end, unsigned char **out)
 {

@@ -7,25 +7,9 @@
 #include <string.h>
 
 #include "jsondoc.h"
+#include "../unit/json_same.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int same_tree(const cJSON *a, const cJSON *b)
-{
-	const cJSON *x, *y;
-
-	if ((a->type & 0xFF) != (b->type & 0xFF) || a->valueint != b->valueint ||
-	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
-	    !a->string != !b->string || (a->string && strcmp(a->string, b->string) != 0) ||
-	    !a->valuestring != !b->valuestring ||
-	    (a->valuestring && strcmp(a->valuestring, b->valuestring) != 0) ||
-	    !a->child != !b->child || (a->child && a->child->prev == NULL))
-		return 0;
-	for (x = a->child, y = b->child; x && y; x = x->next, y = y->next)
-		if (!same_tree(x, y) || (!x->next && x != a->child->prev))
-			return 0;
-	return !x && !y;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

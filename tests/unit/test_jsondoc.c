@@ -10,26 +10,7 @@
 #include <cmocka.h>
 
 #include "jsondoc.h"
-
-/* Same types, values, keys and order, and the same list links. */
-static int same_tree(const cJSON *a, const cJSON *b)
-{
-	const cJSON *x, *y;
-
-	if ((a->type & 0xFF) != (b->type & 0xFF) || a->valueint != b->valueint ||
-	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
-	    !a->string != !b->string || (a->string && strcmp(a->string, b->string) != 0) ||
-	    !a->valuestring != !b->valuestring ||
-	    (a->valuestring && strcmp(a->valuestring, b->valuestring) != 0) ||
-	    !a->child != !b->child || (a->child && !a->child->prev != !b->child->prev))
-		return 0;
-	for (x = a->child, y = b->child; x && y; x = x->next, y = y->next)
-		if (!same_tree(x, y) || (x->next && x->next->prev != x) ||
-		    (y->next && y->next->prev != y) ||
-		    (!x->next && x != a->child->prev) || (!y->next && y != b->child->prev))
-			return 0;
-	return !x && !y;
-}
+#include "json_same.h"
 
 static void check_like_cjson(const char *text, size_t len)
 {
