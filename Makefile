@@ -1,7 +1,8 @@
 # kubectl-workspace: build, test, demo. `make help` lists the targets.
 #
 # Sources are found by directory: shared/*.c -> libworkspace.a, plugin/*.c ->
-# bin/kubectl-workspace, webhook/*.c -> bin/workspace-webhook, certs/*.c ->
+# bin/kubectl-workspace, webhook/*.c -> bin/workspace-webhook, controller/*.c ->
+# bin/workspace-controller, certs/*.c ->
 # bin/workspace-certs, tests/unit/test_*.c -> one cmocka binary each.
 
 CC      ?= cc
@@ -21,6 +22,7 @@ LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 SHARED_SRC  := $(wildcard shared/*.c)
 PLUGIN_SRC  := $(wildcard plugin/*.c)
 WEBHOOK_SRC := $(wildcard webhook/*.c)
+CONTROLLER_SRC := $(wildcard controller/*.c)
 CERTS_SRC   := $(wildcard certs/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -30,6 +32,9 @@ LIB := $(BUILD)/libworkspace.a
 PROGRAMS := bin/kubectl-workspace bin/kubectl_complete-workspace
 ifneq ($(WEBHOOK_SRC),)
 PROGRAMS += bin/workspace-webhook
+endif
+ifneq ($(CONTROLLER_SRC),)
+PROGRAMS += bin/workspace-controller
 endif
 ifneq ($(CERTS_SRC),)
 PROGRAMS += bin/workspace-certs
@@ -67,10 +72,15 @@ bin/kubectl-workspace: $(call obj,$(PLUGIN_SRC)) $(LIB)
 bin/kubectl_complete-workspace: bin/kubectl-workspace
 	ln -sf kubectl-workspace $@
 
-# Not linked with libcurl: webhook/curl_lazy.c loads it in --controller mode only.
+# The admission server never calls libcurl: linked without it, so that a
+# libcurl call creeping in fails the link.
 bin/workspace-webhook: LDLIBS_ALL = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) \
 			      -lpthread $(LDLIBS)
 bin/workspace-webhook: $(call obj,$(WEBHOOK_SRC)) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+bin/workspace-controller: $(call obj,$(CONTROLLER_SRC)) $(LIB)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
@@ -119,7 +129,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 bin/kubectl-workspace $(DESTDIR)$(PREFIX)/bin/
 	ln -sf kubectl-workspace $(DESTDIR)$(PREFIX)/bin/kubectl_complete-workspace
-	for p in workspace-webhook workspace-certs; do \
+	for p in workspace-webhook workspace-controller workspace-certs; do \
 		[ ! -x bin/$$p ] || install -m 0755 bin/$$p $(DESTDIR)$(PREFIX)/bin/; done
 
 clean:

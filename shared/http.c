@@ -361,7 +361,7 @@ static int setup_easy(struct xfer *x, long timeout_ms, curl_write_callback write
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent ? t->user_agent : USER_AGENT);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_fn);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, write_data);
@@ -530,6 +530,9 @@ static int attempt_start(struct xfer *x, CURLM *m)
 
 	if (ws_http_stopped())
 		return ws_fail(&r->err, WS_E_TRANSPORT, "interrupted");
+	if (!is_read(r->method) && r->target->write_guard &&
+	    r->target->write_guard(r->target->write_guard_ctx, &r->err))
+		return -1;
 	r->attempts++;
 	ws_buf_reset(&r->response);
 	if (!x->easy)

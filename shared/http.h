@@ -52,6 +52,13 @@ typedef struct ws_http_target {
 	long backoff_ms;         /* first retry delay, doubled each time (cap 8 s); 0: 250 */
 	ws_http_refresh_fn refresh;
 	void *refresh_ctx;
+	/* Called before each attempt of a request that may write (any method
+	 * but GET and HEAD); -1 (err set) refuses it, and the request fails
+	 * with that error without being sent. The controller's leadership
+	 * check. NULL: every request goes. */
+	int (*write_guard)(void *ctx, ws_err *err);
+	void *write_guard_ctx;
+	const char *user_agent;  /* borrowed; NULL: "kubectl-workspace" */
 } ws_http_target;
 
 /* Free every member (secrets are wiped first) and zero the target. */

@@ -1,7 +1,6 @@
 /* main.c - workspace-webhook: parse the flags, load the certificate, serve;
  * reload the certificate when its files change; on SIGTERM/SIGINT serve on,
  * unready, for --shutdown-delay, then drain.
- * With --controller it runs the reconcile loop instead (controller_cli.h).
  * Exit status: 0 after a clean shutdown, 1 when it cannot start, 2 on bad
  * usage. */
 #include <malloc.h>
@@ -13,7 +12,6 @@
 
 #include "alloc.h"
 #include "config.h"
-#include "controller_cli.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -124,8 +122,6 @@ int main(int argc, char **argv)
 
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	wh_alloc_install();
-	if (wh_controller_wanted(argc, argv))
-		return wh_controller_main(argc, argv);
 	rc = wh_config_parse(&cfg, argc, argv, stdout, &err);
 	if (rc != 0) {
 		if (rc < 0)

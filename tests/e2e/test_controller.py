@@ -1,4 +1,4 @@
-"""End-to-end: the controller (`workspace-webhook --controller`) carries out
+"""End-to-end: the controller (`workspace-controller`) carries out
 what workspace records say, on a local cluster of its own: a record edited
 with plain kubectl is converged, a deleted record takes its namespace with it
 and archives its Flyte project, and of two replicas only the lease holder acts.
@@ -33,7 +33,7 @@ def free_port():
 
 def start_controller(c, identity, log, health_port):
     return subprocess.Popen(
-        [str(c.bin_dir / "workspace-webhook"), "--controller", "--controller-identity", identity,
+        [str(c.bin_dir / "workspace-controller"), "--identity", identity,
          "--lease-seconds", "6", "--resync-seconds", "3600",
          "--health-listen", "127.0.0.1:%d" % health_port],
         env=c.environ(), stdout=log, stderr=subprocess.STDOUT)

@@ -140,7 +140,8 @@ def test_controller():
     pod = dep["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "workspace-controller"
     (c,) = pod["containers"]
-    assert "--controller" in c["args"]
+    assert c["image"].endswith("/workspace-controller:0.1.0")
+    assert "--health-listen=:8081" in c["args"]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} \
@@ -157,6 +158,7 @@ def test_controller():
     assert not any("*" in r["verbs"] or "*" in r["resources"] for r in rules)
     lease = named(docs, "Role", "workspace-controller")["rules"]
     assert any(r["resources"] == ["leases"] for r in lease)
+    assert {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]} in lease
 
 
 def overlay(tmp_path, *components):
