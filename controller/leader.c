@@ -2,6 +2,7 @@
 #include "leader.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,6 +28,7 @@ static int lease_update(void *ctx, const cJSON *lease, cJSON **out, ws_err *err)
 static void *run(void *arg)
 {
 	ctl_leader *l = arg;
+	char last[WS_ERR_MSG_MAX] = ""; /* said once until it changes */
 	int was = 0;
 
 	pthread_mutex_lock(&l->lock);
@@ -42,8 +44,11 @@ static void *run(void *arg)
 		if (now != was)
 			ctl_log("info", NULL, "%s lease '%s'", now ? "leading: holds" : "following: lost",
 				l->election.name);
-		else if (now && err.kind != WS_E_NONE)
-			ctl_log("warn", NULL, "cannot renew lease '%s': %s", l->election.name, err.msg);
+		else if (err.kind != WS_E_NONE && err.kind != WS_E_CONFLICT &&
+			 strcmp(err.msg, last) != 0)
+			ctl_log("warn", NULL, "cannot %s lease '%s': %s", now ? "renew" : "take",
+				l->election.name, err.msg);
+		snprintf(last, sizeof(last), "%s", err.kind == WS_E_CONFLICT ? "" : err.msg);
 		was = now;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += l->election.retry_ms / 1000;

@@ -190,6 +190,7 @@ int main(int argc, char **argv)
 	k8s.conn.target.user_agent = agent;
 	lease_k8s.conn.target.user_agent = agent;
 	snprintf(k8s.field_manager, sizeof(k8s.field_manager), "%s", PROGRAM);
+	snprintf(lease_k8s.field_manager, sizeof(lease_k8s.field_manager), "%s", PROGRAM);
 	if (ws_platform_from_cluster(&k8s, f.system_ns, &platform, &err) ||
 	    (f.config && ws_platform_load_file(&platform, f.config, &err))) {
 		ctl_log("error", NULL, "cannot start: %s", err.msg);

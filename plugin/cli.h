@@ -155,6 +155,12 @@ int cmd_complete(int argc, char **argv, struct cli *cli);
 /* Shared by the commands that show a workspace. */
 void print_summary(FILE *f, const ws_platform *p, const ws_record *r);
 cJSON *record_with_status(const ws_record *r, const cJSON *status);
+
+/* events.c: the Events about a record ConfigMap (core v1 view, oldest
+ * first); *events is a cJSON array the caller frees. print_events prints
+ * them as a table. */
+int record_events(ws_k8s *k, const char *ns, const cJSON *record_cm, cJSON **events, ws_err *err);
+void print_events(FILE *f, const cJSON *events);
 void print_drift_table(FILE *f, const ws_drift *d, size_t n);
 /* Drift items as an array of {object, where, state, detail} (caller owns). */
 cJSON *drift_json(const ws_drift *d, size_t n);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "finalizer.h"
 #include "plan.h"
 
 static const char delete_help[] =
@@ -106,7 +107,11 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 			goto out_record;
 		}
 	}
-	if (ws_destroy(&s.prov, pos.v[0], &err)) {
+	/* The record is deleted last; the controller's finalizer would hold it
+	 * until a controller runs, but what it guards is done by now. */
+	if (ws_destroy(&s.prov, pos.v[0], &err) ||
+	    (!s.prov.dry_run &&
+	     ws_finalizer_set(&s.k8s, s.platform.system_namespace, pos.v[0], 0, &err))) {
 		rc = cli_err(1, &err);
 		goto out_record;
 	}

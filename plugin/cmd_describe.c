@@ -1,5 +1,6 @@
 /* cmd_describe.c - `kubectl workspace describe ID`: the record, its status,
- * and every object of its plan with whether the cluster matches. */
+ * every object of its plan with whether the cluster matches, and the
+ * Events about the record (the controller's audit trail). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@ static const char describe_help[] =
 	"Examples:\n"
 	"  kubectl workspace describe ws-customer-segmentation-analysis-001\n\n"
 	"Options:\n"
-	"    -o, --output='': json|yaml prints the record, status and object states; name prints\n"
+	"    -o, --output='': json|yaml prints the record, status, object states and events; name prints\n"
 	"        workspace/ID; table (the default) the summary and the object table.\n\n"
 	"Usage:\n"
 	"  kubectl workspace describe ID [options]\n";
@@ -61,7 +62,7 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 	ws_record r;
 	ws_drift *drift = NULL;
 	size_t n = 0, ndrift = 0;
-	cJSON *cm = NULL, *status = NULL;
+	cJSON *cm = NULL, *status = NULL, *events = NULL;
 	ws_err err;
 	int rc = 1;
 
@@ -89,6 +90,9 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 		const char *st = ws_json_str(cm, "data", WS_STATUS_KEY, NULL);
 
 		status = st ? cJSON_Parse(st) : NULL;
+		/* the audit trail is extra: describe still shows the rest without it */
+		if (record_events(&s.k8s, s.platform.system_namespace, cm, &events, &err))
+			fprintf(stderr, "warning: %s\n", err.msg);
 	}
 	if (ws_diff(&s.prov, &r, &drift, &n, &ndrift, &err)) {
 		rc = cli_err(1, &err);
@@ -99,6 +103,8 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 		cJSON *o = record_with_status(&r, status);
 
 		cJSON_AddItemToObject(o, "objects", drift_json(drift, n));
+		if (events)
+			cJSON_AddItemReferenceToObject(o, "events", events);
 		if (print_as(stdout, cli->output, o, &err))
 			rc = cli_err(1, &err);
 		cJSON_Delete(o);
@@ -113,10 +119,15 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 		       msg && *msg ? msg : "");
 		printf("Drift:          %s\n\n", ndrift ? "yes (run 'kubectl workspace doctor --fix')" : "none");
 		print_drift_table(stdout, drift, n);
+		if (cJSON_GetArraySize(events) > 0) {
+			printf("\nEvents:\n");
+			print_events(stdout, events);
+		}
 	}
 	free(drift);
 out_record:
 	cJSON_Delete(status);
+	cJSON_Delete(events);
 	cJSON_Delete(cm);
 	ws_record_release(&r);
 out_session:

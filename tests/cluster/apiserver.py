@@ -87,6 +87,32 @@ class Concurrency:
             self.now -= 1
 
 
+class RequestLog:
+    """Every request answered (not the control API): method, path?query,
+    user, User-Agent and status, oldest first, capped. How a test counts
+    who wrote what (kube-apiserver's audit log carries the same fields)."""
+
+    CAP = 200000
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries = []
+
+    def add(self, entry):
+        with self.lock:
+            self.entries.append(entry)
+            if len(self.entries) > self.CAP:
+                del self.entries[:len(self.entries) - self.CAP]
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.entries)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+
+
 class Cluster:
     """Everything the handlers share."""
 
@@ -103,6 +129,7 @@ class Cluster:
         self.openapi = disco.OpenAPI()
         self.faults = FaultInjector()
         self.concurrency = Concurrency()
+        self.requests = RequestLog()
         self.bookmark_interval = args.bookmark_interval
         self.address = ""
         self.shutting_down = threading.Event()
@@ -349,6 +376,11 @@ class Handler(BaseHTTPRequestHandler):
             log.exception("internal error on %s %s", self.command, self.path)
             self.send_error_status(errs.internal(str(e)))
         finally:
+            if not path.startswith("/_emulator/"):
+                c.requests.add({"method": self.command, "path": self.path,
+                                "user": self.user.username if self.user else "",
+                                "userAgent": self.headers.get("User-Agent", ""),
+                                "status": self.status_code})
             log.info("%s %s %s %d %.1fms", self.user.username if self.user else "-",
                      self.command, self.path, self.status_code,
                      (time.monotonic() - t0) * 1000)
@@ -374,6 +406,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if sub == "concurrency" and self.command == "GET":
             self.send_body(200, {"max": c.concurrency.max})
+            return
+        if sub == "requests" and self.command == "GET":
+            self.send_body(200, {"requests": c.requests.snapshot()})
+            return
+        if sub == "requests" and self.command == "DELETE":
+            c.requests.clear()
+            self.send_body(200, {})
             return
         if sub == "state" and self.command == "GET":
             self.send_body(200, {"resourceVersion": str(c.store.rv),

@@ -92,6 +92,25 @@ def strip_type(obj):
     return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
 
 
+def event_to_core(ev):
+    """An events.k8s.io/v1 Event as core v1 shows it (kube-apiserver's
+    conversion: regarding -> involvedObject, note -> message, ...)."""
+    out = {"apiVersion": "v1", "kind": "Event", "metadata": copy.deepcopy(ev["metadata"]),
+           "involvedObject": copy.deepcopy(ev.get("regarding") or {}),
+           "reason": ev.get("reason", ""), "message": ev.get("note", ""),
+           "type": ev.get("type", ""), "eventTime": ev.get("eventTime"),
+           "action": ev.get("action", ""),
+           "reportingComponent": ev.get("reportingController", ""),
+           "reportingInstance": ev.get("reportingInstance", ""),
+           "source": copy.deepcopy(ev.get("deprecatedSource") or {}),
+           "firstTimestamp": ev.get("deprecatedFirstTimestamp"),
+           "lastTimestamp": ev.get("deprecatedLastTimestamp"),
+           "count": ev.get("deprecatedCount")}
+    if ev.get("related"):
+        out["related"] = copy.deepcopy(ev["related"])
+    return {k: v for k, v in out.items() if v is not None}
+
+
 class Api:
     def __init__(self, store, admission, authenticator, ca_pem=""):
         self.store = store
@@ -268,6 +287,16 @@ class Api:
                 "data": {"ca.crt": self.ca_pem}})
 
     # ---- list -----------------------------------------------------------
+    def _with_new_events(self, res, ns, objs):
+        """Core v1 events and events.k8s.io/v1 events are one resource in
+        kube-apiserver: a core list shows both, the newer ones converted."""
+        if res.group or res.kind != "Event":
+            return objs
+        newer, _ = self.store.list(kr.lookup("events.k8s.io", "v1", "events"), ns)
+        both = list(objs) + [event_to_core(o) for o in newer]
+        both.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return both
+
     def list(self, res, ns, params):
         label_reqs = sel.label_selector(params.get("labelSelector", ""))
         field_reqs = sel.parse_field_selector(params.get("fieldSelector", ""), res.kind)
@@ -303,6 +332,7 @@ class Api:
             if exact < self.store.list_compacted_rv:
                 raise errs.gone("The resourceVersion for the provided list is too old.")
         objs, rv = self.store.list(res, (ns or None) if res.namespaced else None)
+        objs = self._with_new_events(res, (ns or None) if res.namespaced else None, objs)
         if list_rv is None:
             list_rv = rv
         out = []

@@ -286,6 +286,13 @@ class Cluster:
     def faults(self, server):
         return self._control(server, "GET", "faults")
 
+    def requests(self):
+        """The API server's request log: [{method, path, user, userAgent, status}]."""
+        return self._control("apiserver", "GET", "requests")["requests"]
+
+    def clear_requests(self):
+        self._control("apiserver", "DELETE", "requests")
+
     def clear_faults(self):
         if not self.emulated:
             return

@@ -73,6 +73,11 @@ RESOURCES = [
              subresources={"status": ("Pod", STATUS_SUB)}),
     Resource("", "v1", "Event", "events", True, ["ev"], "CoreV1Event",
              create_on_update=True),
+    # One store behind two APIs, as in kube-apiserver: core v1 lists show the
+    # events.k8s.io ones too (kube_api.event_to_core), which is what
+    # `kubectl describe` reads.
+    Resource("events.k8s.io", "v1", "Event", "events", True, [], "EventsV1Event",
+             create_on_update=True),
     Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", True, [],
              "V1Role", name_rule="path", create_on_update=True),
     Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings",

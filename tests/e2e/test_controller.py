@@ -1,7 +1,10 @@
-"""End-to-end: the controller (`workspace-controller`) carries out
-what workspace records say, on a local cluster of its own: a record edited
-with plain kubectl is converged, a deleted record takes its namespace with it
-and archives its Flyte project, and of two replicas only the lease holder acts.
+"""End-to-end: the controller (`workspace-controller`) carries out what
+workspace records say, on a local cluster of its own: a record edited with
+plain kubectl is converged, a deleted record takes its namespace with it and
+archives its Flyte project (a finalizer holds it until then, even while no
+controller runs), every action leaves an Event on the record, and of two
+replicas only the lease holder writes, even while a slow provisioning
+outlasts the lease (counted in the API server's request log).
 """
 import http.client
 import json
@@ -18,6 +21,9 @@ from kube_cluster import private_cluster  # noqa: E402
 
 SYS = "workspace-system"
 RBAC = "/apis/rbac.authorization.k8s.io/v1/namespaces/"
+CM = "/api/v1/namespaces/%s/configmaps/" % SYS
+LEASE = "/apis/coordination.k8s.io/v1/namespaces/%s/leases/workspace-controller" % SYS
+FINALIZER = "workspace.flyte.org/cleanup"
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +37,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_controller(c, identity, log, health_port):
-    return subprocess.Popen(
-        [str(c.bin_dir / "workspace-controller"), "--identity", identity,
-         "--lease-seconds", "6", "--resync-seconds", "3600",
-         "--health-listen", "127.0.0.1:%d" % health_port],
-        env=c.environ(), stdout=log, stderr=subprocess.STDOUT)
+def start_controller(c, identity, log, health_port=None, lease=6):
+    args = [str(c.bin_dir / "workspace-controller"), "--identity", identity,
+            "--lease-seconds", str(lease), "--resync-seconds", "3600", "--workers", "2"]
+    if health_port:
+        args += ["--health-listen", "127.0.0.1:%d" % health_port]
+    return subprocess.Popen(args, env=c.environ(), stdout=log, stderr=subprocess.STDOUT)
 
 
 def healthz(port):
@@ -52,7 +58,7 @@ def healthz(port):
 def stop(p):
     p.terminate()
     try:
-        return p.wait(timeout=20)
+        return p.wait(timeout=30)
     except subprocess.TimeoutExpired:
         p.kill()
         return p.wait()
@@ -77,9 +83,64 @@ def status_of(c, path):
 
 
 def lease_holder(c):
-    status, lease = c.api("GET", "/apis/coordination.k8s.io/v1/namespaces/%s/leases/"
-                                 "workspace-controller" % SYS)
-    return lease["spec"]["holderIdentity"] if status == 200 else None
+    status, lease = c.api("GET", LEASE)
+    return lease["spec"].get("holderIdentity") if status == 200 else None
+
+
+def edit_record(c, wid, change):
+    """Edit workspace.json with plain kubectl, retrying on a 409 conflict."""
+    for _ in range(20):
+        cm = c.api("GET", CM + wid)[1]
+        rec = json.loads(cm["data"]["workspace.json"])
+        change(rec)
+        cm["data"]["workspace.json"] = json.dumps(rec)
+        r = c.kubectl("replace", "-f", "-", input=json.dumps(cm), check=False)
+        if r.returncode == 0:
+            return
+        assert "modified" in r.stderr or "Conflict" in r.stderr, r.stderr
+    raise AssertionError("record %s kept conflicting" % wid)
+
+
+def reasons(c, wid):
+    """The reasons of the events about record wid, oldest first, read the way
+    `kubectl describe` reads them (core v1 list with an involvedObject selector)."""
+    status, body = c.api("GET", "/api/v1/namespaces/%s/events?fieldSelector="
+                         "involvedObject.name%%3D%s,involvedObject.kind%%3DConfigMap" % (SYS, wid))
+    assert status == 200, body
+    items = sorted(body["items"], key=lambda e: e.get("eventTime") or "")
+    return [e["reason"] for e in items]
+
+
+def writes_by(c, identity, since=0, lease=False):
+    """Non-GET requests the controller `identity` sent (its User-Agent names
+    it): its work, or (lease=True) its lease attempts."""
+    return [r for r in c.requests()[since:]
+            if r["method"] not in ("GET", "HEAD") and "(%s)" % identity in r["userAgent"]
+            and ("/leases" in r["path"]) == lease]
+
+
+def test_usage_errors(bin_dir):
+    exe = str(bin_dir / "workspace-controller")
+    for args, needle in [
+        (["--workers", "0"], "--workers '0': expected a number from 1 to 64"),
+        (["--lease-seconds", "x"], "--lease-seconds 'x'"),
+        (["--resync-seconds"], "flag needs an argument: --resync-seconds"),
+        (["--bogus"], "unknown flag: --bogus"),
+        (["extra"], "unexpected argument 'extra'"),
+        (["--health-listen", "8081"], "--health-listen '8081': expected HOST:PORT"),
+    ]:
+        r = subprocess.run([exe] + args, capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.count("\n") == 1 and needle in r.stderr, (args, r.stderr)
+        assert r.stderr.startswith("workspace-controller: error: "), r.stderr
+    r = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "--workers N" in r.stdout
+    # the admission server no longer carries the controller, nor libcurl
+    r = subprocess.run(["readelf", "-d", str(bin_dir / "workspace-webhook")],
+                       capture_output=True, text=True, check=True)
+    assert "libmicrohttpd" in r.stdout and "libcurl" not in r.stdout
+    r = subprocess.run(["readelf", "-d", exe], capture_output=True, text=True, check=True)
+    assert "libcurl" in r.stdout
 
 
 def test_controller_carries_out_record_changes(c, tmp_path):
@@ -95,14 +156,15 @@ def test_controller_carries_out_record_changes(c, tmp_path):
             assert eventually(lambda: healthz(port)[0] == 200, what="healthz") is True
         assert holder in ("replica-0", "replica-1")
         leader = int(holder[-1])
+        # the leader puts its finalizer on the record
+        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
+                                         .get("finalizers") or []), what="the finalizer")
 
-        # add a member by editing the record with plain kubectl: the controller converges
-        cm = c.api("GET", "/api/v1/namespaces/%s/configmaps/%s" % (SYS, wid))[1]
-        rec = json.loads(cm["data"]["workspace.json"])
-        rec["users"].append({"user_id": "zoe", "email": "zoe@company.com", "role": "viewer"})
-        rec["tier"] = "small"
-        patch = {"data": {"workspace.json": json.dumps(rec)}}
-        c.kubectl("patch", "configmap", wid, "-n", SYS, "--type", "merge", "-p", json.dumps(patch))
+        # add a member and change the tier with plain kubectl: the controller converges
+        def change(rec):
+            rec["users"].append({"user_id": "zoe", "email": "zoe@company.com", "role": "viewer"})
+            rec["tier"] = "small"
+        edit_record(c, wid, change)
         binding = eventually(lambda: c.api("GET", "%s%s/rolebindings/%s-zoe-binding"
                                            % (RBAC, ns, wid))[1].get("subjects"),
                              what="zoe's binding")
@@ -110,36 +172,51 @@ def test_controller_carries_out_record_changes(c, tmp_path):
         eventually(lambda: c.api("GET", "/api/v1/namespaces/%s/resourcequotas/%s-quota"
                                  % (ns, wid))[1]["spec"]["hard"]["pods"] == "20",
                    what="the small tier's quota")
+        eventually(lambda: {"MemberAdded", "TierChanged"} <= set(reasons(c, wid)),
+                   what="the edit's events")
 
-        # deleting the record takes the workspace away
-        c.kubectl("delete", "configmap", wid, "-n", SYS)
+        # re-role and remove: one event each
+        def rerole(rec):
+            for u in rec["users"]:
+                if u["user_id"] == "zoe":
+                    u["role"] = "contributor"
+        edit_record(c, wid, rerole)
+        eventually(lambda: "MemberRoleChanged" in reasons(c, wid), what="the re-role event")
+        edit_record(c, wid, lambda rec: rec.update(
+            users=[u for u in rec["users"] if u["user_id"] != "zoe"]))
+        eventually(lambda: status_of(c, "%s%s/rolebindings/%s-zoe-binding"
+                                     % (RBAC, ns, wid)) == 404, what="zoe's binding removed")
+        eventually(lambda: "MemberRemoved" in reasons(c, wid), what="the removal event")
+
+        # the events read by kubectl describe, as a person sees them
+        out = c.kubectl("describe", "configmap", wid, "-n", SYS).stdout
+        assert "Events:" in out and "MemberAdded" in out and "member 'zoe' added as viewer" in out
+        assert "workspace.flyte.org/workspace-controller" in out
+        out = c.kubectl("workspace", "describe", wid).stdout
+        assert "MemberRoleChanged" in out and "member 'zoe' changed from viewer to contributor" in out
+
+        # deleting the record takes the workspace away; the finalizer goes last
+        c.kubectl("delete", "configmap", wid, "-n", SYS, "--wait=false")
         eventually(lambda: status_of(c, "/api/v1/namespaces/" + ns) == 404,
                    what="the namespace deleted")
         eventually(lambda: c.flyte("GET", "/api/v1/projects/" + wid)[1]["state"] == "ARCHIVED",
                    what="the project archived")
+        eventually(lambda: status_of(c, CM + wid) == 404, what="the record gone")
+        eventually(lambda: "CleanedUp" in reasons(c, wid), what="the cleanup event")
 
         # only the leader acted
-        time.sleep(0.5)
-        texts = []
-        for log in logs:
-            log.flush()
-            log.seek(0)
-            texts.append(log.read())
-        assert wid in texts[leader]
-        assert "converge" not in texts[1 - leader], texts[1 - leader]
+        assert writes_by(c, "replica-%d" % (1 - leader)) == []
+        assert writes_by(c, "replica-%d" % leader)
 
-        # the leader goes away: the other replica takes over
+        # the leader goes away (it gives the lease up): the other replica takes over
         assert stop(ctls[leader]) == 0
         eventually(lambda: lease_holder(c) == "replica-%d" % (1 - leader), timeout=40,
                    what="the other replica leading")
         c.kubectl("workspace", "create", "After Failover", "--owner", "alice@company.com",
                   "--yes")
         wid2 = "ws-after-failover-001"
-        cm = c.api("GET", "/api/v1/namespaces/%s/configmaps/%s" % (SYS, wid2))[1]
-        rec = json.loads(cm["data"]["workspace.json"])
-        rec["users"].append({"user_id": "yan", "role": "contributor"})
-        c.kubectl("patch", "configmap", wid2, "-n", SYS, "--type", "merge", "-p",
-                  json.dumps({"data": {"workspace.json": json.dumps(rec)}}))
+        edit_record(c, wid2, lambda rec: rec["users"].append(
+            {"user_id": "yan", "role": "contributor"}))
         eventually(lambda: status_of(c, "%sflyte-%s/roles/%s-yan-role" % (RBAC, wid2, wid2)) == 200,
                    what="yan's role from the new leader")
     finally:
@@ -148,3 +225,89 @@ def test_controller_carries_out_record_changes(c, tmp_path):
                 assert stop(p) == 0
         for log in logs:
             log.close()
+
+
+def test_follower_never_writes_during_slow_provisioning(c, tmp_path):
+    """A provisioning slower than the lease: the leader keeps renewing on its
+    own timer, so the follower never takes over and never writes."""
+    c.kubectl("workspace", "create", "Slow Team", "--owner", "alice@company.com", "--yes")
+    wid = "ws-slow-team-001"
+    logs = [open(tmp_path / ("slow-%d.log" % i), "w+") for i in range(2)]
+    ctls = [start_controller(c, "slow-%d" % i, logs[i], lease=4) for i in range(2)]
+    try:
+        eventually(lambda: lease_holder(c) in ("slow-0", "slow-1"), timeout=40,
+                   what="a lease holder")
+        leader = lease_holder(c)
+        follower = "slow-1" if leader == "slow-0" else "slow-0"
+        status, lease = c.api("GET", LEASE)
+        transitions = lease["spec"]["leaseTransitions"]
+        since = len(c.requests())
+        # every role and binding write takes 5 s: the converge of
+        # a new member outlasts the 4 s lease several times over
+        c.fault("apiserver", method="PUT", path=r"/roles/|/rolebindings/", delay_ms=5000,
+                count=50)
+        c.fault("apiserver", method="POST", path=r"/roles$|/rolebindings$", delay_ms=5000,
+                count=50)
+        t0 = time.monotonic()
+        edit_record(c, wid, lambda rec: rec["users"].extend(
+            [{"user_id": "u%d" % i, "role": "viewer"} for i in range(3)]))
+        eventually(lambda: all(status_of(c, "%sflyte-%s/rolebindings/%s-u%d-binding"
+                                         % (RBAC, wid, wid, i)) == 200 for i in range(3)),
+                   timeout=90, what="the slow converge done")
+        assert time.monotonic() - t0 > 4  # it outlasted the lease
+        status, lease = c.api("GET", LEASE)
+        assert lease["spec"]["holderIdentity"] == leader
+        assert lease["spec"]["leaseTransitions"] == transitions
+        assert writes_by(c, follower, since) == [], writes_by(c, follower, since)
+        mine = writes_by(c, leader, since)
+        assert writes_by(c, leader, since, lease=True)     # it renewed meanwhile
+        assert any("/rolebindings" in r["path"] for r in mine)
+    finally:
+        c.clear_faults()
+        for p in ctls:
+            if p.poll() is None:
+                assert stop(p) == 0
+        for log in logs:
+            log.close()
+
+
+def test_record_deleted_while_stopped_is_cleaned_up_at_start(c, tmp_path):
+    c.kubectl("workspace", "create", "Left Behind", "--owner", "alice@company.com", "--yes")
+    wid, ns = "ws-left-behind-001", "flyte-ws-left-behind-001"
+    log = open(tmp_path / "ctl.log", "w+")
+    p = start_controller(c, "solo", log)
+    try:
+        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
+                                         .get("finalizers") or []), timeout=40,
+                   what="the finalizer")
+    finally:
+        assert stop(p) == 0
+    # no controller runs: the delete only marks the record
+    c.kubectl("delete", "configmap", wid, "-n", SYS, "--wait=false")
+    status, cm = c.api("GET", CM + wid)
+    assert status == 200 and cm["metadata"].get("deletionTimestamp")
+    assert status_of(c, "/api/v1/namespaces/" + ns) == 200
+    p = start_controller(c, "solo", log)
+    try:
+        eventually(lambda: status_of(c, "/api/v1/namespaces/" + ns) == 404, timeout=60,
+                   what="the namespace deleted")
+        assert c.flyte("GET", "/api/v1/projects/" + wid)[1]["state"] == "ARCHIVED"
+        eventually(lambda: status_of(c, CM + wid) == 404, what="the record gone")
+        assert "CleanedUp" in reasons(c, wid)
+    finally:
+        assert stop(p) == 0
+        log.close()
+
+
+def test_direct_delete_takes_the_finalizer_off(c):
+    """Without a controller, `kubectl workspace delete` does the cleanup
+    itself, so it takes the finalizer off too: the record does not hang."""
+    c.kubectl("workspace", "create", "Direct Delete", "--owner", "alice@company.com", "--yes")
+    wid = "ws-direct-delete-001"
+    for _ in range(20):
+        cm = c.api("GET", CM + wid)[1]
+        cm["metadata"]["finalizers"] = [FINALIZER]
+        if c.api("PUT", CM + wid, cm)[0] == 200:
+            break
+    c.kubectl("workspace", "delete", wid, "--yes")
+    eventually(lambda: status_of(c, CM + wid) == 404, what="the record gone")
