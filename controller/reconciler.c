@@ -16,7 +16,7 @@
 #include "json.h"
 #include "leader.h"
 #include "log.h"
-#include "queue.h"
+#include "workqueue.h"
 
 #define MAX_BACKOFF_S 30
 #define WATCH_SECONDS 5
@@ -25,7 +25,7 @@ struct ctl {
 	ws_prov *p;
 	const ctl_options *o;
 	ctl_leader leader;
-	ctl_queue queue;
+	ws_workqueue queue;
 };
 
 static int stopping(const struct ctl *c)
@@ -64,10 +64,10 @@ static void on_progress(void *ctx, enum ws_step step, const char *subject, enum 
 		 ws_outcome_name(outcome));
 }
 
-static void event(struct ctl *c, const ctl_item *it, const char *type, const char *reason,
+static void event(struct ctl *c, const ws_work_item *it, const char *type, const char *reason,
 		  const char *action, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static void event(struct ctl *c, const ctl_item *it, const char *type, const char *reason,
+static void event(struct ctl *c, const ws_work_item *it, const char *type, const char *reason,
 		  const char *action, const char *fmt, ...)
 {
 	ctl_regarding about = {c->p->platform->system_namespace, it->id, it->uid};
@@ -84,7 +84,7 @@ static void event(struct ctl *c, const ctl_item *it, const char *type, const cha
 }
 
 /* Events for what an edit of the record asked: members and tier. */
-static void edit_events(struct ctl *c, const ctl_item *it, const ws_record *before,
+static void edit_events(struct ctl *c, const ws_work_item *it, const ws_record *before,
 			const ws_record *after)
 {
 	size_t i;
@@ -112,7 +112,7 @@ static void edit_events(struct ctl *c, const ctl_item *it, const ws_record *befo
 
 /* Delete the namespaces, archive the project, and check that the
  * namespaces are gone. */
-static int clean_up(struct ctl *c, ws_prov *p, const ctl_item *it, const ws_record *r, ws_err *err)
+static int clean_up(struct ctl *c, ws_prov *p, const ws_work_item *it, const ws_record *r, ws_err *err)
 {
 	ws_plan plan;
 	size_t i;
@@ -138,7 +138,7 @@ static int clean_up(struct ctl *c, ws_prov *p, const ctl_item *it, const ws_reco
 }
 
 /* Carry one record out; 0 when done (its text counts as converged). */
-static int reconcile(struct ctl *c, const ctl_item *it)
+static int reconcile(struct ctl *c, const ws_work_item *it)
 {
 	struct changes ch = {0};
 	ws_prov p = *c->p;
@@ -201,13 +201,13 @@ out:
 static void *worker(void *arg)
 {
 	struct ctl *c = arg;
-	ctl_item it;
+	ws_work_item it;
 
-	while (ctl_queue_take(&c->queue, &it) == 0) {
+	while (ws_workqueue_take(&c->queue, &it) == 0) {
 		int ok = ctl_leader_leading(&c->leader) && reconcile(c, &it) == 0;
 
-		ctl_queue_done(&c->queue, &it, ok);
-		ctl_item_release(&it);
+		ws_workqueue_done(&c->queue, &it, ok);
+		ws_work_item_release(&it);
 	}
 	return NULL;
 }
@@ -223,7 +223,7 @@ static int on_event(void *ctx, const char *type, const cJSON *object)
 	if (strcmp(type, "BOOKMARK") != 0 && app && strcmp(app, WS_RECORD_APP) == 0 &&
 	    (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ||
 	     strcmp(type, "DELETED") == 0))
-		ctl_queue_offer(&c->queue, object, strcmp(type, "DELETED") == 0, 0);
+		ws_workqueue_offer(&c->queue, object, strcmp(type, "DELETED") == 0, 0);
 	return stopping(c) || !ctl_leader_leading(&c->leader);
 }
 
@@ -237,7 +237,7 @@ static int relist(struct ctl *c, int force, char rv[32], ws_err *err)
 			&items, rv, err))
 		return -1;
 	cJSON_ArrayForEach(cm, items)
-		ctl_queue_offer(&c->queue, cm, 0, force);
+		ws_workqueue_offer(&c->queue, cm, 0, force);
 	cJSON_Delete(items);
 	return 0;
 }
@@ -263,7 +263,7 @@ static void watch_loop(struct ctl *c)
 		ctl_heartbeat();
 		if (!ctl_leader_leading(&c->leader)) {
 			if (leading)
-				ctl_queue_drop_waiting(&c->queue);
+				ws_workqueue_drop_waiting(&c->queue);
 			leading = 0;
 			rv[0] = '\0';
 			nap_ms(c, 200);
@@ -312,10 +312,10 @@ int ctl_run(ws_prov *p, ws_k8s *lease_k8s, const ctl_options *o, ws_err *err)
 	threads = calloc((size_t)o->workers, sizeof(*threads));
 	if (!threads)
 		return ws_fail(err, WS_E_INTERNAL, "out of memory");
-	ctl_queue_init(&c.queue);
+	ws_workqueue_init(&c.queue);
 	if (ctl_leader_start(&c.leader, lease_k8s, p->platform->system_namespace, CTL_LEASE_NAME,
 			     o->identity, o->lease_seconds, err)) {
-		ctl_queue_release(&c.queue);
+		ws_workqueue_release(&c.queue);
 		free(threads);
 		return -1;
 	}
@@ -329,14 +329,14 @@ int ctl_run(ws_prov *p, ws_k8s *lease_k8s, const ctl_options *o, ws_err *err)
 		if (pthread_create(&threads[i], NULL, worker, &c) != 0)
 			break;
 	watch_loop(&c);
-	ctl_queue_stop(&c.queue);
+	ws_workqueue_stop(&c.queue);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	ctl_leader_stop(&c.leader);
 	p->k8s->conn.target.write_guard = NULL;
 	if (p->flyte)
 		p->flyte->target.write_guard = NULL;
-	ctl_queue_release(&c.queue);
+	ws_workqueue_release(&c.queue);
 	free(threads);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* queue.h - the controller's work queue, keyed by workspace id, with the
+/* workqueue.h - the controller's work queue, keyed by workspace id, with the
  * latest known state of every record (client-go's workqueue + cache).
  *
  * A key is never handed to two workers at once: a record that changes
@@ -9,15 +9,15 @@
  * Memory: per record its id, its workspace.json and the last converged one.
  * All functions are thread-safe.
  */
-#ifndef CTL_QUEUE_H
-#define CTL_QUEUE_H
+#ifndef WS_WORKQUEUE_H
+#define WS_WORKQUEUE_H
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stddef.h>
 
-/* What a worker gets: a copy, released with ctl_item_release. */
-typedef struct ctl_item {
+/* What a worker gets: a copy, released with ws_work_item_release. */
+typedef struct ws_work_item {
 	char id[64];
 	char uid[48];    /* metadata.uid */
 	char *text;      /* workspace.json as last seen, or NULL */
@@ -26,45 +26,45 @@ typedef struct ctl_item {
 	int finalizer;   /* the record carries WS_FINALIZER */
 	int gone;        /* the record was deleted (DELETED event) */
 	int was_ready;   /* its status.json said Ready */
-} ctl_item;
+} ws_work_item;
 
-void ctl_item_release(ctl_item *it);
+void ws_work_item_release(ws_work_item *it);
 
-struct ctl_entry;
+struct ws_work_entry;
 
-typedef struct ctl_queue {
+typedef struct ws_workqueue {
 	pthread_mutex_t lock;
 	pthread_cond_t ready;
-	struct ctl_entry **entries; /* every record seen */
+	struct ws_work_entry **entries; /* every record seen */
 	size_t n, cap;
-	struct ctl_entry **fifo;    /* keys waiting, oldest first */
+	struct ws_work_entry **fifo;    /* keys waiting, oldest first */
 	size_t head, tail, fifo_cap;
 	size_t busy;                /* keys being worked on */
 	int stopping;
-} ctl_queue;
+} ws_workqueue;
 
-void ctl_queue_init(ctl_queue *q);
-void ctl_queue_release(ctl_queue *q);
+void ws_workqueue_init(ws_workqueue *q);
+void ws_workqueue_release(ws_workqueue *q);
 
 /* Take in a record (a ConfigMap) from a list or watch event; gone for a
  * DELETED event. Queued when it needs work, or always when force. */
-void ctl_queue_offer(ctl_queue *q, const cJSON *configmap, int gone, int force);
+void ws_workqueue_offer(ws_workqueue *q, const cJSON *configmap, int gone, int force);
 
-/* Wait for a key (0, *it filled) or for ctl_queue_stop (-1). */
-int ctl_queue_take(ctl_queue *q, ctl_item *it);
+/* Wait for a key (0, *it filled) or for ws_workqueue_stop (-1). */
+int ws_workqueue_take(ws_workqueue *q, ws_work_item *it);
 
 /* The worker is done with it; ok: it.text is now converged. A change
  * offered meanwhile is queued again; a failure is retried after the next
  * event or resync. */
-void ctl_queue_done(ctl_queue *q, const ctl_item *it, int ok);
+void ws_workqueue_done(ws_workqueue *q, const ws_work_item *it, int ok);
 
 /* Drop every waiting key (leadership lost: the next leader lists afresh). */
-void ctl_queue_drop_waiting(ctl_queue *q);
+void ws_workqueue_drop_waiting(ws_workqueue *q);
 
 /* 1 when no key is waiting or being worked on. */
-int ctl_queue_idle(ctl_queue *q);
+int ws_workqueue_idle(ws_workqueue *q);
 
-/* Wake every worker; ctl_queue_take returns -1 from then on. */
-void ctl_queue_stop(ctl_queue *q);
+/* Wake every worker; ws_workqueue_take returns -1 from then on. */
+void ws_workqueue_stop(ws_workqueue *q);
 
 #endif

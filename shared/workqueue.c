@@ -1,5 +1,5 @@
-/* queue.c - work queue keyed by workspace id (see queue.h). */
-#include "queue.h"
+/* workqueue.c - work queue keyed by workspace id (see workqueue.h). */
+#include "workqueue.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include "provision.h"
 #include "record.h"
 
-struct ctl_entry {
+struct ws_work_entry {
 	char id[64];
 	char uid[48];
 	char *text;
@@ -21,21 +21,21 @@ struct ctl_entry {
 	int dirty;      /* changed while processing: queue again when done */
 };
 
-void ctl_item_release(ctl_item *it)
+void ws_work_item_release(ws_work_item *it)
 {
 	free(it->text);
 	free(it->converged);
 	memset(it, 0, sizeof(*it));
 }
 
-void ctl_queue_init(ctl_queue *q)
+void ws_workqueue_init(ws_workqueue *q)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->ready, NULL);
 }
 
-void ctl_queue_release(ctl_queue *q)
+void ws_workqueue_release(ws_workqueue *q)
 {
 	size_t i;
 
@@ -50,9 +50,9 @@ void ctl_queue_release(ctl_queue *q)
 	pthread_cond_destroy(&q->ready);
 }
 
-static struct ctl_entry *find(ctl_queue *q, const char *id, int create)
+static struct ws_work_entry *find(ws_workqueue *q, const char *id, int create)
 {
-	struct ctl_entry *e;
+	struct ws_work_entry *e;
 	size_t i;
 
 	for (i = 0; i < q->n; i++)
@@ -62,7 +62,7 @@ static struct ctl_entry *find(ctl_queue *q, const char *id, int create)
 		return NULL;
 	if (q->n == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 64;
-		struct ctl_entry **grown = realloc(q->entries, cap * sizeof(*grown));
+		struct ws_work_entry **grown = realloc(q->entries, cap * sizeof(*grown));
 
 		if (!grown)
 			return NULL;
@@ -77,7 +77,7 @@ static struct ctl_entry *find(ctl_queue *q, const char *id, int create)
 	return e;
 }
 
-static void push(ctl_queue *q, struct ctl_entry *e)
+static void push(ws_workqueue *q, struct ws_work_entry *e)
 {
 	if (e->queued)
 		return;
@@ -92,7 +92,7 @@ static void push(ctl_queue *q, struct ctl_entry *e)
 		q->head = 0;
 		q->tail = live;
 		if (live == q->fifo_cap) {
-			struct ctl_entry **grown;
+			struct ws_work_entry **grown;
 
 			cap = q->fifo_cap ? q->fifo_cap * 2 : 64;
 			grown = realloc(q->fifo, cap * sizeof(*grown));
@@ -128,11 +128,11 @@ static int has_finalizer(const cJSON *cm)
 	return 0;
 }
 
-void ctl_queue_offer(ctl_queue *q, const cJSON *cm, int gone, int force)
+void ws_workqueue_offer(ws_workqueue *q, const cJSON *cm, int gone, int force)
 {
 	const char *id = ws_json_str(cm, "metadata", "name", NULL);
 	const char *text = ws_json_str(cm, "data", WS_RECORD_KEY, NULL), *uid;
-	struct ctl_entry *e;
+	struct ws_work_entry *e;
 	int same;
 
 	if (!id || strlen(id) >= sizeof(e->id))
@@ -159,9 +159,9 @@ out:
 	pthread_mutex_unlock(&q->lock);
 }
 
-int ctl_queue_take(ctl_queue *q, ctl_item *it)
+int ws_workqueue_take(ws_workqueue *q, ws_work_item *it)
 {
-	struct ctl_entry *e;
+	struct ws_work_entry *e;
 
 	memset(it, 0, sizeof(*it));
 	pthread_mutex_lock(&q->lock);
@@ -187,9 +187,9 @@ int ctl_queue_take(ctl_queue *q, ctl_item *it)
 	return 0;
 }
 
-void ctl_queue_done(ctl_queue *q, const ctl_item *it, int ok)
+void ws_workqueue_done(ws_workqueue *q, const ws_work_item *it, int ok)
 {
-	struct ctl_entry *e;
+	struct ws_work_entry *e;
 
 	pthread_mutex_lock(&q->lock);
 	e = find(q, it->id, 0);
@@ -210,7 +210,7 @@ void ctl_queue_done(ctl_queue *q, const ctl_item *it, int ok)
 	pthread_mutex_unlock(&q->lock);
 }
 
-void ctl_queue_drop_waiting(ctl_queue *q)
+void ws_workqueue_drop_waiting(ws_workqueue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	while (q->head < q->tail)
@@ -218,7 +218,7 @@ void ctl_queue_drop_waiting(ctl_queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-int ctl_queue_idle(ctl_queue *q)
+int ws_workqueue_idle(ws_workqueue *q)
 {
 	int idle;
 
@@ -228,7 +228,7 @@ int ctl_queue_idle(ctl_queue *q)
 	return idle;
 }
 
-void ctl_queue_stop(ctl_queue *q)
+void ws_workqueue_stop(ws_workqueue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	q->stopping = 1;
