@@ -95,7 +95,7 @@ static void set_value(const struct opt *o, const char *v)
 }
 
 /* The options every command accepts; g must hold GLOBAL_OPTS entries. */
-#define GLOBAL_OPTS 11
+#define GLOBAL_OPTS 12
 static void global_opts(struct cli *cli, struct opt g[GLOBAL_OPTS])
 {
 	const struct opt globals[GLOBAL_OPTS] = {
@@ -108,6 +108,7 @@ static void global_opts(struct cli *cli, struct opt g[GLOBAL_OPTS])
 		{"platform-config", 0, OPT_STRING, &cli->platform_config, NULL, 0},
 		{"tiers-file", 0, OPT_STRING, &cli->tiers_file, NULL, 0},
 		{"request-timeout", 0, OPT_STRING, &cli->request_timeout, NULL, 0},
+		{"mode", 0, OPT_STRING, &cli->mode, NULL, 0},
 		{"help", 'h', OPT_BOOL, &cli->help, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};

@@ -34,6 +34,7 @@ struct cli {
 	const char *platform_config; /* --platform-config FILE */
 	const char *tiers_file;     /* --tiers-file FILE */
 	const char *request_timeout; /* --request-timeout (e.g. 30s) */
+	const char *mode;           /* --mode direct|controller; NULL: controller when one runs */
 	int help;
 	int tty;                    /* stdin and stdout are terminals */
 };
@@ -161,6 +162,19 @@ cJSON *record_with_status(const ws_record *r, const cJSON *status);
  * them as a table. */
 int record_events(ws_k8s *k, const char *ns, const cJSON *record_cm, cJSON **events, ws_err *err);
 void print_events(FILE *f, const cJSON *events);
+
+/* controller_mode.c: 1 when the change goes through workspace-controller
+ * (--mode controller, or no --mode and a controller holds a fresh Lease;
+ * holder gets its name), 0 direct, -1 a bad --mode (err). */
+int use_controller(const struct cli *cli, struct session *s, char *holder, size_t size,
+		   ws_err *err);
+/* After the record of id was written: print every new Event about it as it
+ * comes (history: the events from before the write, not printed; may be
+ * NULL) until one whose reason is in done (NULL-terminated), or, with
+ * gone_ends, until the record is gone. A Warning event fails with its
+ * message; so does a timeout. 0 or -1 with err. */
+int follow_controller(struct session *s, const char *id, const char *holder,
+		      const char *const *done, int gone_ends, const cJSON *history, ws_err *err);
 void print_drift_table(FILE *f, const ws_drift *d, size_t n);
 /* Drift items as an array of {object, where, state, detail} (caller owns). */
 cJSON *drift_json(const ws_drift *d, size_t n);

@@ -17,7 +17,7 @@
 
 static const char *const global_flags[] = {"--kubeconfig", "--context", "--server", "--namespace",
 					   "--flyte-endpoint", "--platform-config", "--tiers-file",
-					   "--request-timeout", "--help", NULL};
+					   "--request-timeout", "--mode", "--help", NULL};
 static const char *const roles[] = {"owner", "contributor", "viewer", NULL};
 
 /* What each subcommand accepts, as its cli_start/parsing does: its own
@@ -175,7 +175,7 @@ static int takes_value(const char *flag)
 	static const char *const valued[] = {
 		"--kubeconfig", "--context", "--server", "-s", "--namespace", "-n", "--output", "-o",
 		"--flyte-endpoint",
-		"--platform-config", "--tiers-file", "--request-timeout", "--owner", "--member",
+		"--platform-config", "--tiers-file", "--request-timeout", "--mode", "--owner", "--member",
 		"--service", "--tier", "--email", "--domain", "-d", "--write-config", NULL};
 	const char *const *v;
 

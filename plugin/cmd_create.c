@@ -324,7 +324,9 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 	ws_plan plan;
 	ws_err err;
 	char *name = NULL;
-	int rc = 1, client_only, interactive, existed = 0;
+	static const char *const provisioned[] = {"Provisioned", "DriftRepaired", NULL};
+	char holder[128];
+	int rc = 1, client_only, interactive, existed = 0, ctl = 0;
 
 	if (cli_parse(argc, argv, opts, cli, &pos, &err)) {
 		rc = cli_err(EXIT_USAGE, &err);
@@ -398,7 +400,22 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 			goto out_plan;
 		}
 	}
+	if (!sess.prov.dry_run) {
+		ctl = use_controller(cli, &sess, holder, sizeof(holder), &err);
+		if (ctl < 0) {
+			rc = cli_err(EXIT_USAGE, &err);
+			goto out_plan;
+		}
+		sess.prov.record_only = ctl;
+	}
 	if (ws_create(&sess.prov, &record, &existed, &err)) {
+		rc = cli_err(1, &err);
+		goto out_plan;
+	}
+	/* The controller converges a re-run's record too, but an unchanged one
+	 * gives no event to wait for: only a new workspace is followed. */
+	if (ctl && !existed &&
+	    follow_controller(&sess, record.workspace_id, holder, provisioned, 0, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_plan;
 	}

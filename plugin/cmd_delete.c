@@ -48,6 +48,27 @@ static int print_client_dry_run(const struct session *s, const ws_record *r, ws_
 	return 0;
 }
 
+/* Controller mode: delete the record; its finalizer holds it until the
+ * controller has cleaned up, which is followed until the record is gone. */
+static int controller_delete(struct session *s, const char *id, const char *holder, ws_err *err)
+{
+	cJSON *cm = NULL, *history = NULL;
+	int rc = -1;
+
+	if (ws_k8s_get(&s->k8s, &WS_KIND_CONFIGMAP, s->platform.system_namespace, id, &cm, err) ||
+	    record_events(&s->k8s, s->platform.system_namespace, cm, &history, err))
+		goto out;
+	if (ws_k8s_delete(&s->k8s, &WS_KIND_CONFIGMAP, s->platform.system_namespace, id, 0, err)) {
+		ws_err_prefix(err, "cannot delete record '%s'", id);
+		goto out;
+	}
+	rc = follow_controller(s, id, holder, NULL, 1, history, err);
+out:
+	cJSON_Delete(history);
+	cJSON_Delete(cm);
+	return rc;
+}
+
 int cmd_delete(int argc, char **argv, struct cli *cli)
 {
 	int yes = 0;
@@ -62,7 +83,8 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 	struct session s;
 	ws_record r;
 	ws_err err;
-	int rc = 1;
+	char holder[128];
+	int rc = 1, ctl;
 
 	rc = cli_start(argc, argv, opts, cli, &pos, delete_help, 1, 1,
 		       "delete needs exactly one workspace ID", NULL);
@@ -106,6 +128,17 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 			rc = cli_error(1, "cancelled: nothing was deleted");
 			goto out_record;
 		}
+	}
+	ctl = s.prov.dry_run ? 0 : use_controller(cli, &s, holder, sizeof(holder), &err);
+	if (ctl < 0) {
+		rc = cli_err(EXIT_USAGE, &err);
+		goto out_record;
+	}
+	if (ctl) {
+		rc = controller_delete(&s, pos.v[0], holder, &err) ? cli_err(1, &err) : 0;
+		if (!rc)
+			printf("workspace/%s deleted\n", pos.v[0]);
+		goto out_record;
 	}
 	/* The record is deleted last; the controller's finalizer would hold it
 	 * until a controller runs, but what it guards is done by now. */

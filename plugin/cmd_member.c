@@ -64,18 +64,60 @@ static int apply_edit(void *ctx, ws_record *r, ws_err *err)
 	return ws_fail(err, WS_E_INTERNAL, "unknown edit");
 }
 
+/* Controller mode: write the edited record, and follow the controller
+ * until it reports the change (an edit that changes nothing is done). */
+static int controller_edit(struct session *s, const char *id, const char *holder, struct edit *e,
+			   ws_record *r, ws_err *err)
+{
+	static const char *const done[] = {"MemberAdded", "MemberRemoved", "MemberRoleChanged",
+					   "TierChanged", NULL};
+	cJSON *cm = NULL, *history = NULL;
+	char *before = NULL, *after = NULL;
+	ws_record old;
+	int rc = -1;
+
+	if (ws_record_load(&s->prov, id, &old, NULL, err))
+		return -1;
+	before = ws_record_print(&old);
+	ws_record_release(&old);
+	if (ws_k8s_get(&s->k8s, &WS_KIND_CONFIGMAP, s->platform.system_namespace, id, &cm, err) ||
+	    record_events(&s->k8s, s->platform.system_namespace, cm, &history, err) ||
+	    ws_record_edit(&s->prov, id, apply_edit, e, r, err))
+		goto out;
+	after = ws_record_print(r);
+	if (before && after && strcmp(before, after) == 0)
+		rc = 0; /* nothing changed: nothing for the controller to do */
+	else
+		rc = follow_controller(s, id, holder, done, 0, history, err);
+	if (rc)
+		ws_record_release(r);
+out:
+	free(before);
+	free(after);
+	cJSON_Delete(history);
+	cJSON_Delete(cm);
+	return rc;
+}
+
 static int run_edit(struct cli *cli, const char *id, struct edit *e)
 {
 	struct session s;
 	ws_record r;
+	char holder[128];
 	ws_err err;
-	int rc;
+	int rc, ctl;
 
 	if (session_open(cli, &s, &err))
 		return cli_err(1, &err);
 	e->platform = &s.platform;
 	s.quiet_unchanged = 1;
-	rc = ws_change(&s.prov, id, apply_edit, e, &r, &err) ? cli_err(1, &err) : 0;
+	ctl = use_controller(cli, &s, holder, sizeof(holder), &err);
+	if (ctl < 0)
+		rc = cli_err(EXIT_USAGE, &err);
+	else if (ctl)
+		rc = controller_edit(&s, id, holder, e, &r, &err) ? cli_err(1, &err) : 0;
+	else
+		rc = ws_change(&s.prov, id, apply_edit, e, &r, &err) ? cli_err(1, &err) : 0;
 	if (!rc) {
 		printf("workspace/%s record updated\n", id);
 		printf("workspace/%s matches its record\n", id);

@@ -48,6 +48,8 @@ static void usage(FILE *f)
 	      "    --platform-config='': Platform settings file (else WORKSPACE_PLATFORM_CONFIG, else the\n"
 	      "        workspace-platform ConfigMap).\n"
 	      "    --tiers-file='': A YAML or JSON file that replaces the quota tier table.\n"
+	      "    --mode='': direct (carry changes out here) or controller (write the record and follow\n"
+	      "        workspace-controller); default: controller when one holds a fresh lease.\n"
 	      "    -h, --help: Help for the command.\n\n"
 	      "Usage:\n"
 	      "  kubectl workspace [command] [options]\n\n"

@@ -1564,7 +1564,8 @@ int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err)
 	*existed = 0;
 	if (ws_id_parse(r->workspace_id, slug, &seq, err))
 		return -1;
-	if (ws_record_has_service(r, "flyte") && (need_flyte(p, err) || check_domains(p, err)))
+	if (!p->record_only && ws_record_has_service(r, "flyte") &&
+	    (need_flyte(p, err) || check_domains(p, err)))
 		return -1;
 	if (ensure_system_namespace(p, &made_system_ns, err))
 		return -1;
@@ -1582,7 +1583,8 @@ int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err)
 		*existed = 1;
 		snprintf(id, sizeof(id), "%s", recs[at].workspace_id);
 		ws_records_release(recs, NULL, nrecs);
-		if (ws_change(p, id, adopt_edit, &ctx, &updated, err))
+		if (p->record_only ? ws_record_edit(p, id, adopt_edit, &ctx, &updated, err)
+				   : ws_change(p, id, adopt_edit, &ctx, &updated, err))
 			return -1;
 		ws_record_release(r);
 		*r = updated;
@@ -1609,6 +1611,8 @@ int ws_create(ws_prov *p, ws_record *r, int *existed, ws_err *err)
 		snprintf(subject, sizeof(subject), "configmap/%s", r->workspace_id);
 		report(p, WS_STEP_RECORD, subject, WS_OUT_CREATED,
 		       p->dry_run ? "server dry run: the id is not reserved" : "workspace id allocated");
+		if (p->record_only && !p->dry_run)
+			return 0; /* a controller carries it out */
 		if (!p->dry_run)
 			push_undo(&run, WS_STEP_RECORD, &WS_KIND_CONFIGMAP, p->platform->system_namespace,
 				  r->workspace_id, NULL);

@@ -56,6 +56,8 @@ typedef struct ws_prov {
 	ws_flyte *flyte;              /* NULL: no Flyte endpoint known */
 	const ws_platform *platform;
 	int dry_run;                  /* server-side dry run: nothing is persisted */
+	int record_only;              /* ws_create: allocate the id and write the record,
+					 nothing more (a controller carries it out) */
 	ws_progress_fn progress;      /* may be NULL */
 	void *progress_ctx;
 	/* Something went wrong that does not fail the operation (a status that

@@ -311,3 +311,65 @@ def test_direct_delete_takes_the_finalizer_off(c):
             break
     c.kubectl("workspace", "delete", wid, "--yes")
     eventually(lambda: status_of(c, CM + wid) == 404, what="the record gone")
+
+
+def plugin_writes(c, since):
+    """Non-GET requests the plugin sent (its User-Agent is kubectl-workspace)."""
+    return [(r["method"], r["path"].split("?")[0]) for r in c.requests()[since:]
+            if r["method"] not in ("GET", "HEAD") and r["userAgent"].startswith("kubectl-workspace")]
+
+
+def test_plugin_follows_the_controller(c, tmp_path):
+    if status_of(c, "/api/v1/namespaces/" + SYS) == 404:  # run alone: nothing made it yet
+        c.api("POST", "/api/v1/namespaces", {"metadata": {"name": SYS}})
+    log = open(tmp_path / "ctl.log", "w+")
+    p = start_controller(c, "follow-me", log)
+    try:
+        eventually(lambda: lease_holder(c) == "follow-me", timeout=40, what="the lease")
+        assert c.kubectl("workspace", "create", "X", "--owner", "a@b.c", "--mode", "sideways",
+                         check=False).returncode == 2
+        # a slow step on the controller's side: the plugin shows progress before it ends
+        c.fault("apiserver", method="POST", path=r"/networkpolicies$", delay_ms=2000, count=1)
+        since = len(c.requests())
+        proc = subprocess.Popen(
+            ["kubectl", "workspace", "create", "Via Controller", "--owner", "alice@company.com",
+             "--yes"], env=c.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = [proc.stdout.readline(), proc.stdout.readline()]
+        assert first[0] == "configmap/ws-via-controller-001 created (workspace id allocated)\n"
+        assert first[1] == \
+            "workspace/ws-via-controller-001 record written; follow-me carries it out:\n"
+        assert proc.poll() is None  # still following: the lines come live
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "controller: Provisioned: workspace provisioned" in out
+        assert "  namespace/flyte-ws-via-controller-001 created" in out
+        assert "  networkpolicy/" in out
+        assert "Workspace created." in out and "Next:" in out  # the summary of direct mode
+        # the plugin wrote the record only; the controller did the rest
+        assert plugin_writes(c, since) == [
+            ("POST", "/api/v1/namespaces/%s/configmaps" % SYS)], plugin_writes(c, since)
+        wid = "ws-via-controller-001"
+        assert status_of(c, "/api/v1/namespaces/flyte-" + wid) == 200
+
+        since = len(c.requests())
+        out = c.kubectl("workspace", "member", "add", wid, "bob", "viewer").stdout
+        assert "controller: MemberAdded: member 'bob' added as viewer" in out
+        assert status_of(c, "%sflyte-%s/rolebindings/%s-bob-binding" % (RBAC, wid, wid)) == 200
+        assert [w for w in plugin_writes(c, since) if "/configmaps" not in w[1]] == []
+        out = c.kubectl("workspace", "tier", wid, "large").stdout
+        assert "controller: TierChanged: tier changed from standard to large" in out
+
+        # --mode direct overrides: the plugin does the work itself
+        since = len(c.requests())
+        c.kubectl("workspace", "create", "Direct Anyway", "--owner", "alice@company.com", "--yes",
+                  "--mode", "direct")
+        assert ("POST", "/api/v1/namespaces") in plugin_writes(c, since)
+
+        out = c.kubectl("workspace", "delete", wid, "--yes").stdout
+        assert "controller: CleanedUp" in out and "workspace/%s deleted" % wid in out
+        assert status_of(c, CM + wid) == 404
+        assert status_of(c, "/api/v1/namespaces/flyte-" + wid) == 404
+    finally:
+        c.clear_faults()
+        assert stop(p) == 0
+        log.close()
