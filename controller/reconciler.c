@@ -16,6 +16,7 @@
 #include "json.h"
 #include "leader.h"
 #include "log.h"
+#include "resync.h"
 #include "workqueue.h"
 
 #define MAX_BACKOFF_S 30
@@ -227,8 +228,9 @@ static int on_event(void *ctx, const char *type, const cJSON *object)
 	return stopping(c) || !ctl_leader_leading(&c->leader);
 }
 
-/* List every record into the queue (forced: all of them) and set rv. */
-static int relist(struct ctl *c, int force, char rv[32], ws_err *err)
+/* List every record into the queue and set rv; with resync, check every
+ * workspace with one list per kind (resync.h) and queue those that differ. */
+static int relist(struct ctl *c, int resync, char rv[32], ws_err *err)
 {
 	ws_k8s_list_opts opts = {WS_LABEL_RECORD_APP "=" WS_RECORD_APP, NULL, 0};
 	cJSON *items = NULL, *cm;
@@ -236,8 +238,15 @@ static int relist(struct ctl *c, int force, char rv[32], ws_err *err)
 	if (ws_k8s_list(c->p->k8s, &WS_KIND_CONFIGMAP, c->p->platform->system_namespace, &opts,
 			&items, rv, err))
 		return -1;
-	cJSON_ArrayForEach(cm, items)
-		ws_workqueue_offer(&c->queue, cm, 0, force);
+	if (resync) {
+		ws_err e;
+
+		if (ctl_resync(c->p, &c->queue, items, &e))
+			ctl_log("warn", NULL, "resync: %s; every workspace is converged instead", e.msg);
+	} else {
+		cJSON_ArrayForEach(cm, items)
+			ws_workqueue_offer(&c->queue, cm, 0, 0);
+	}
 	cJSON_Delete(items);
 	return 0;
 }
@@ -266,19 +275,20 @@ static void watch_loop(struct ctl *c)
 				ws_workqueue_drop_waiting(&c->queue);
 			leading = 0;
 			rv[0] = '\0';
+			resynced = 0; /* a new term starts with a full check */
 			nap_ms(c, 200);
 			continue;
 		}
 		leading = 1;
 		if (!rv[0] || mono_ms() - resynced >= c->o->resync_seconds * 1000) {
-			int force = resynced == 0 || mono_ms() - resynced >= c->o->resync_seconds * 1000;
+			int resync = resynced == 0 || mono_ms() - resynced >= c->o->resync_seconds * 1000;
 
-			if (relist(c, force, rv, &e)) {
+			if (relist(c, resync, rv, &e)) {
 				ctl_log("error", NULL, "cannot list the records: %s", e.msg);
 				rv[0] = '\0';
 				goto backoff;
 			}
-			if (force)
+			if (resync)
 				resynced = mono_ms();
 		}
 		if (ws_k8s_watch(c->p->k8s, &WS_KIND_CONFIGMAP, c->p->platform->system_namespace,

@@ -8,7 +8,9 @@
  *   only then the finalizer taken off; a record deleted while no controller
  *   ran is cleaned up when one starts. A record deleted without the
  *   finalizer is cleaned up from its last state, carried by the event;
- * - every resync period: every workspace is converged again (drift).
+ * - at the start of a term as leader and every resync period: every
+ *   workspace is checked with one list per kind (resync.h), and those
+ *   that drifted are converged again.
  * Every action leaves an Event on the record (events.h).
  *
  * Only the lease holder acts (leader.h): it watches (with bookmarks; a 410

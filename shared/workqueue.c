@@ -128,7 +128,9 @@ static int has_finalizer(const cJSON *cm)
 	return 0;
 }
 
-void ws_workqueue_offer(ws_workqueue *q, const cJSON *cm, int gone, int force)
+/* Under q->lock; synced: count the text as converged instead of queueing. */
+static void offer_locked(ws_workqueue *q, const cJSON *cm, int gone, int force,
+				      int synced)
 {
 	const char *id = ws_json_str(cm, "metadata", "name", NULL);
 	const char *text = ws_json_str(cm, "data", WS_RECORD_KEY, NULL), *uid;
@@ -137,10 +139,9 @@ void ws_workqueue_offer(ws_workqueue *q, const cJSON *cm, int gone, int force)
 
 	if (!id || strlen(id) >= sizeof(e->id))
 		return;
-	pthread_mutex_lock(&q->lock);
 	e = find(q, id, 1);
 	if (!e)
-		goto out;
+		return;
 	same = text && e->text && strcmp(text, e->text) == 0;
 	if (!same) {
 		free(e->text);
@@ -152,11 +153,42 @@ void ws_workqueue_offer(ws_workqueue *q, const cJSON *cm, int gone, int force)
 	e->was_ready = status_ready(cm);
 	e->deleting = ws_json_get(cm, "metadata", "deletionTimestamp", NULL) != NULL;
 	e->finalizer = has_finalizer(cm);
+	if (synced && e->text) {
+		free(e->converged);
+		e->converged = strdup(e->text);
+		return;
+	}
 	if (force || gone || e->deleting || !e->finalizer || !e->converged || !e->text ||
 	    strcmp(e->converged, e->text) != 0)
 		push(q, e);
-out:
+}
+
+void ws_workqueue_offer(ws_workqueue *q, const cJSON *cm, int gone, int force)
+{
+	pthread_mutex_lock(&q->lock);
+	offer_locked(q, cm, gone, force, 0);
 	pthread_mutex_unlock(&q->lock);
+}
+
+void ws_workqueue_offer_synced(ws_workqueue *q, const cJSON *cm)
+{
+	const char *id = ws_json_str(cm, "metadata", "name", NULL);
+	const char *text = ws_json_str(cm, "data", WS_RECORD_KEY, NULL);
+	struct ws_work_entry *e;
+	int synced = 0;
+
+	if (text && has_finalizer(cm) && !ws_json_get(cm, "metadata", "deletionTimestamp", NULL) &&
+	    status_ready(cm) && id) {
+		pthread_mutex_lock(&q->lock);
+		e = find(q, id, 0);
+		if (!e || (!e->processing && !e->queued)) {
+			offer_locked(q, cm, 0, 0, 1);
+			synced = 1;
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	if (!synced)
+		ws_workqueue_offer(q, cm, 0, 0);
 }
 
 int ws_workqueue_take(ws_workqueue *q, ws_work_item *it)

@@ -50,6 +50,12 @@ void ws_workqueue_release(ws_workqueue *q);
  * DELETED event. Queued when it needs work, or always when force. */
 void ws_workqueue_offer(ws_workqueue *q, const cJSON *configmap, int gone, int force);
 
+/* Take in a record found to match the cluster (resync.h): when it carries
+ * the finalizer, is not being deleted, says Ready and nobody works on it,
+ * its workspace.json counts as converged and it is not queued; else as
+ * ws_workqueue_offer(q, configmap, 0, 0). */
+void ws_workqueue_offer_synced(ws_workqueue *q, const cJSON *configmap);
+
 /* Wait for a key (0, *it filled) or for ws_workqueue_stop (-1). */
 int ws_workqueue_take(ws_workqueue *q, ws_work_item *it);
 
