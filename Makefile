@@ -41,7 +41,7 @@ PROGRAMS += bin/workspace-certs
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps test unit unit-asan pytest demo bench fuzz dist install clean help
+.PHONY: all deps test unit unit-asan pytest demo bench bench-controller fuzz dist install clean help
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -115,6 +115,10 @@ demo: deps
 bench: all
 	@WS_EXTRA_PKGS="wrk nginx-light" tests/deps.sh
 	@bench/run
+
+# Controller scale benchmark: 2,000 records at once (bench/controller/run).
+bench-controller: all
+	@bench/controller/run
 
 # Fuzz the decoders (see tests/fuzz/README.md).
 fuzz:
