@@ -11,16 +11,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "election.h"
+
 static _Atomic long long beat_ms;
 static long long max_age;
 static struct MHD_Daemon *daemon_;
 
+/* CLOCK_MONOTONIC in milliseconds. */
 static long long mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ws_clock_system.now_ms(NULL);
 }
 
 void ctl_heartbeat(void)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "election.h"
 #include "events.h"
 #include "finalizer.h"
 #include "health.h"
@@ -34,12 +35,10 @@ static int stopping(const struct ctl *c)
 	return *c->o->stop != 0;
 }
 
+/* CLOCK_MONOTONIC in milliseconds. */
 static long long mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ws_clock_system.now_ms(NULL);
 }
 
 /* ---- one workspace ------------------------------------------------------------ */

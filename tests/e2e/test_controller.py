@@ -416,3 +416,27 @@ def test_resync_reads_one_list_per_kind_and_repairs_drift(c, tmp_path):
     finally:
         assert stop(p) == 0
         log.close()
+
+
+def test_watch_relists_after_410(c, tmp_path):
+    c.kubectl("workspace", "create", "Expired Watch", "--owner", "alice@company.com", "--yes")
+    wid = "ws-expired-watch-001"
+    log_path = tmp_path / "ctl.log"
+    log = open(log_path, "w+")
+    p = start_controller(c, "rewatch", log)
+    try:
+        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
+                                         .get("finalizers") or []), timeout=40,
+                   what="the finalizer")
+        # its next watch is answered 410 Expired (as after an etcd compaction)
+        c.fault("apiserver", method="GET", path=r"/namespaces/%s/configmaps$" % SYS, status=410,
+                count=1)
+        eventually(lambda: "watch position expired: listing again" in log_path.read_text(),
+                   timeout=30, what="the re-list")
+        edit_record(c, wid, lambda rec: rec["users"].append({"user_id": "kim", "role": "viewer"}))
+        eventually(lambda: status_of(c, "%sflyte-%s/rolebindings/%s-kim-binding"
+                                     % (RBAC, wid, wid)) == 200, what="kim's binding")
+    finally:
+        c.clear_faults()
+        assert stop(p) == 0
+        log.close()
