@@ -88,7 +88,8 @@ static void push(ws_workqueue *q, struct ws_work_entry *e)
 	if (q->tail == q->fifo_cap) {
 		size_t live = q->tail - q->head, cap;
 
-		memmove(q->fifo, q->fifo + q->head, live * sizeof(*q->fifo));
+		if (live)
+			memmove(q->fifo, q->fifo + q->head, live * sizeof(*q->fifo));
 		q->head = 0;
 		q->tail = live;
 		if (live == q->fifo_cap) {
