@@ -291,7 +291,8 @@ def test_record_deleted_while_stopped_is_cleaned_up_at_start(c, tmp_path):
     try:
         eventually(lambda: status_of(c, "/api/v1/namespaces/" + ns) == 404, timeout=60,
                    what="the namespace deleted")
-        assert c.flyte("GET", "/api/v1/projects/" + wid)[1]["state"] == "ARCHIVED"
+        eventually(lambda: c.flyte("GET", "/api/v1/projects/" + wid)[1]["state"] == "ARCHIVED",
+                   what="the project archived")
         eventually(lambda: status_of(c, CM + wid) == 404, what="the record gone")
         assert "CleanedUp" in reasons(c, wid)
     finally:
