@@ -112,7 +112,7 @@ static void edit_events(struct ctl *c, const ws_work_item *it, const ws_record *
 
 /* Delete the namespaces, archive the project, and check that the
  * namespaces are gone. */
-static int clean_up(struct ctl *c, ws_prov *p, const ws_work_item *it, const ws_record *r, ws_err *err)
+static int clean_up(ws_prov *p, const ws_record *r, ws_err *err)
 {
 	ws_plan plan;
 	size_t i;
@@ -133,7 +133,6 @@ static int clean_up(struct ctl *c, ws_prov *p, const ws_work_item *it, const ws_
 				     plan.namespaces.items[i], e.msg);
 	}
 	ws_plan_release(&plan);
-	(void)c, (void)it;
 	return rc;
 }
 
@@ -161,7 +160,7 @@ static int reconcile(struct ctl *c, const ws_work_item *it)
 			rc = 0; /* not ours to hold: it goes by itself */
 			goto out;
 		}
-		if (clean_up(c, &p, it, &r, &err)) {
+		if (clean_up(&p, &r, &err)) {
 			event(c, it, "Warning", "CleanupFailed", "Cleanup", "%s", err.msg);
 			goto out;
 		}
