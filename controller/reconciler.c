@@ -205,7 +205,7 @@ static void *worker(void *arg)
 	while (ws_workqueue_take(&c->queue, &it) == 0) {
 		int ok = ctl_leader_leading(&c->leader) && reconcile(c, &it) == 0;
 
-		ws_workqueue_done(&c->queue, &it, ok);
+		ws_workqueue_done(&c->queue, &it, ok, mono_ms());
 		ws_work_item_release(&it);
 	}
 	return NULL;
@@ -278,6 +278,7 @@ static void watch_loop(struct ctl *c)
 			continue;
 		}
 		leading = 1;
+		ws_workqueue_retry_due(&c->queue, mono_ms());
 		if (!rv[0] || mono_ms() - resynced >= c->o->resync_seconds * 1000) {
 			int resync = resynced == 0 || mono_ms() - resynced >= c->o->resync_seconds * 1000;
 

@@ -15,7 +15,8 @@
  *
  * Only the lease holder acts (leader.h): it watches (with bookmarks; a 410
  * lists again; other errors reconnect with backoff) and feeds a work queue
- * keyed by workspace (shared/workqueue.h) that --workers threads drain. Every write
+ * keyed by workspace (shared/workqueue.h) that --workers threads drain; a
+ * failed reconcile is tried again after a backoff. Every write
  * of the provisioner passes the leadership check first (write guard on
  * the connections), so a replica that lost the lease sends nothing more.
  */

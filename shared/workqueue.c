@@ -19,7 +19,12 @@ struct ws_work_entry {
 	int queued;     /* in the fifo */
 	int processing; /* a worker has it */
 	int dirty;      /* changed while processing: queue again when done */
+	int failures;   /* failed reconciles in a row */
+	long long retry_at; /* when to try a failed one again (ms), or 0 */
 };
+
+#define RETRY_FIRST_MS 1000LL
+#define RETRY_MAX_MS (300 * 1000LL)
 
 void ws_work_item_release(ws_work_item *it)
 {
@@ -220,7 +225,7 @@ int ws_workqueue_take(ws_workqueue *q, ws_work_item *it)
 	return 0;
 }
 
-void ws_workqueue_done(ws_workqueue *q, const ws_work_item *it, int ok)
+void ws_workqueue_done(ws_workqueue *q, const ws_work_item *it, int ok, long long now_ms)
 {
 	struct ws_work_entry *e;
 
@@ -229,11 +234,22 @@ void ws_workqueue_done(ws_workqueue *q, const ws_work_item *it, int ok)
 	if (e) {
 		e->processing = 0;
 		q->busy--;
-		free(e->converged);
-		e->converged = ok && it->text && !it->deleting && !it->gone ? strdup(it->text) : NULL;
+		if (ok) { /* a failure keeps the last converged text: events compare with it */
+			free(e->converged);
+			e->converged = it->text && !it->deleting && !it->gone ? strdup(it->text) : NULL;
+		}
 		if (ok && (it->gone || it->deleting)) {
 			free(e->text); /* cleaned up: only the id is kept */
 			e->text = NULL;
+		}
+		if (ok) {
+			e->failures = 0;
+			e->retry_at = 0;
+		} else {
+			long long wait = RETRY_FIRST_MS << (e->failures < 9 ? e->failures : 9);
+
+			e->failures++;
+			e->retry_at = now_ms + (wait < RETRY_MAX_MS ? wait : RETRY_MAX_MS);
 		}
 		if (e->dirty) {
 			e->dirty = 0;
@@ -241,6 +257,24 @@ void ws_workqueue_done(ws_workqueue *q, const ws_work_item *it, int ok)
 		}
 	}
 	pthread_mutex_unlock(&q->lock);
+}
+
+size_t ws_workqueue_retry_due(ws_workqueue *q, long long now_ms)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	for (i = 0; i < q->n; i++) {
+		struct ws_work_entry *e = q->entries[i];
+
+		if (e->retry_at && e->retry_at <= now_ms && !e->processing && !e->queued) {
+			e->retry_at = 0;
+			push(q, e);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	return n;
 }
 
 void ws_workqueue_drop_waiting(ws_workqueue *q)

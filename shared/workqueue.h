@@ -59,10 +59,14 @@ void ws_workqueue_offer_synced(ws_workqueue *q, const cJSON *configmap);
 /* Wait for a key (0, *it filled) or for ws_workqueue_stop (-1). */
 int ws_workqueue_take(ws_workqueue *q, ws_work_item *it);
 
-/* The worker is done with it; ok: it.text is now converged. A change
- * offered meanwhile is queued again; a failure is retried after the next
- * event or resync. */
-void ws_workqueue_done(ws_workqueue *q, const ws_work_item *it, int ok);
+/* The worker is done with it at now_ms (a monotonic clock); ok: it.text
+ * is now converged. A change offered meanwhile is queued again. A failure
+ * is retried at the next event, or after a backoff that doubles with each
+ * failure in a row (1 s, 2 s, ... up to 5 min): see ws_workqueue_retry_due. */
+void ws_workqueue_done(ws_workqueue *q, const ws_work_item *it, int ok, long long now_ms);
+
+/* Queue the failed keys whose backoff has passed; returns how many. */
+size_t ws_workqueue_retry_due(ws_workqueue *q, long long now_ms);
 
 /* Drop every waiting key (leadership lost: the next leader lists afresh). */
 void ws_workqueue_drop_waiting(ws_workqueue *q);

@@ -441,3 +441,29 @@ def test_watch_relists_after_410(c, tmp_path):
         c.clear_faults()
         assert stop(p) == 0
         log.close()
+
+
+def test_failure_is_an_event_and_is_retried(c, tmp_path):
+    c.kubectl("workspace", "create", "Flaky Team", "--owner", "alice@company.com", "--yes")
+    wid = "ws-flaky-team-001"
+    log = open(tmp_path / "ctl.log", "w+")
+    p = start_controller(c, "retrier", log)
+    try:
+        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
+                                         .get("finalizers") or []), timeout=40,
+                   what="the finalizer")
+        c.fault("apiserver", method="POST", path=r"/flyte-%s/rolebindings$" % wid, status=403,
+                count=1, message="injected refusal")
+        edit_record(c, wid, lambda rec: rec["users"].append({"user_id": "lee", "role": "viewer"}))
+        eventually(lambda: status_of(c, "%sflyte-%s/rolebindings/%s-lee-binding"
+                                     % (RBAC, wid, wid)) == 200, what="lee's binding, retried")
+        eventually(lambda: "MemberAdded" in reasons(c, wid), what="the MemberAdded event")
+        status, body = c.api("GET", "/api/v1/namespaces/%s/events?fieldSelector="
+                             "involvedObject.name%%3D%s" % (SYS, wid))
+        failed = [e for e in body["items"] if e["reason"] == "Failed"]
+        assert failed and failed[0]["type"] == "Warning"
+        assert "injected refusal" in failed[0]["message"], failed[0]["message"]
+    finally:
+        c.clear_faults()
+        assert stop(p) == 0
+        log.close()
