@@ -6,6 +6,7 @@ controller runs), every action leaves an Event on the record, and of two
 replicas only the lease holder writes, even while a slow provisioning
 outlasts the lease (counted in the API server's request log).
 """
+import contextlib
 import http.client
 import json
 import socket
@@ -37,12 +38,31 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_controller(c, identity, log, health_port=None, lease=6):
+def start_controller(c, identity, log, health_port=None, lease=6, resync=3600):
     args = [str(c.bin_dir / "workspace-controller"), "--identity", identity,
-            "--lease-seconds", str(lease), "--resync-seconds", "3600", "--workers", "2"]
+            "--lease-seconds", str(lease), "--resync-seconds", str(resync), "--workers", "2"]
     if health_port:
         args += ["--health-listen", "127.0.0.1:%d" % health_port]
     return subprocess.Popen(args, env=c.environ(), stdout=log, stderr=subprocess.STDOUT)
+
+
+@contextlib.contextmanager
+def controller(c, identity, tmp_path, **kw):
+    """One controller for the block (log in tmp_path/IDENTITY.log); it must stop cleanly."""
+    log = open(tmp_path / ("%s.log" % identity), "a+")
+    p = start_controller(c, identity, log, **kw)
+    try:
+        yield p
+    finally:
+        c.clear_faults()
+        if p.poll() is None:
+            assert stop(p) == 0
+        log.close()
+
+
+def wait_finalizer(c, wid):
+    eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
+                                     .get("finalizers") or []), timeout=40, what="the finalizer")
 
 
 def healthz(port):
@@ -157,8 +177,7 @@ def test_controller_carries_out_record_changes(c, tmp_path):
         assert holder in ("replica-0", "replica-1")
         leader = int(holder[-1])
         # the leader puts its finalizer on the record
-        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
-                                         .get("finalizers") or []), what="the finalizer")
+        wait_finalizer(c, wid)
 
         # add a member and change the tier with plain kubectl: the controller converges
         def change(rec):
@@ -274,30 +293,20 @@ def test_follower_never_writes_during_slow_provisioning(c, tmp_path):
 def test_record_deleted_while_stopped_is_cleaned_up_at_start(c, tmp_path):
     c.kubectl("workspace", "create", "Left Behind", "--owner", "alice@company.com", "--yes")
     wid, ns = "ws-left-behind-001", "flyte-ws-left-behind-001"
-    log = open(tmp_path / "ctl.log", "w+")
-    p = start_controller(c, "solo", log)
-    try:
-        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
-                                         .get("finalizers") or []), timeout=40,
-                   what="the finalizer")
-    finally:
-        assert stop(p) == 0
+    with controller(c, "solo", tmp_path):
+        wait_finalizer(c, wid)
     # no controller runs: the delete only marks the record
     c.kubectl("delete", "configmap", wid, "-n", SYS, "--wait=false")
     status, cm = c.api("GET", CM + wid)
     assert status == 200 and cm["metadata"].get("deletionTimestamp")
     assert status_of(c, "/api/v1/namespaces/" + ns) == 200
-    p = start_controller(c, "solo", log)
-    try:
+    with controller(c, "solo", tmp_path):
         eventually(lambda: status_of(c, "/api/v1/namespaces/" + ns) == 404, timeout=60,
                    what="the namespace deleted")
         eventually(lambda: c.flyte("GET", "/api/v1/projects/" + wid)[1]["state"] == "ARCHIVED",
                    what="the project archived")
         eventually(lambda: status_of(c, CM + wid) == 404, what="the record gone")
         assert "CleanedUp" in reasons(c, wid)
-    finally:
-        assert stop(p) == 0
-        log.close()
 
 
 def test_direct_delete_takes_the_finalizer_off(c):
@@ -323,9 +332,7 @@ def plugin_writes(c, since):
 def test_plugin_follows_the_controller(c, tmp_path):
     if status_of(c, "/api/v1/namespaces/" + SYS) == 404:  # run alone: nothing made it yet
         c.api("POST", "/api/v1/namespaces", {"metadata": {"name": SYS}})
-    log = open(tmp_path / "ctl.log", "w+")
-    p = start_controller(c, "follow-me", log)
-    try:
+    with controller(c, "follow-me", tmp_path):
         eventually(lambda: lease_holder(c) == "follow-me", timeout=40, what="the lease")
         assert c.kubectl("workspace", "create", "X", "--owner", "a@b.c", "--mode", "sideways",
                          check=False).returncode == 2
@@ -370,24 +377,13 @@ def test_plugin_follows_the_controller(c, tmp_path):
         assert "controller: CleanedUp" in out and "workspace/%s deleted" % wid in out
         assert status_of(c, CM + wid) == 404
         assert status_of(c, "/api/v1/namespaces/flyte-" + wid) == 404
-    finally:
-        c.clear_faults()
-        assert stop(p) == 0
-        log.close()
 
 
 def test_resync_reads_one_list_per_kind_and_repairs_drift(c, tmp_path):
     c.kubectl("workspace", "create", "Resync Team", "--owner", "alice@company.com", "--yes")
     wid, ns = "ws-resync-team-001", "flyte-ws-resync-team-001"
-    log = open(tmp_path / "ctl.log", "w+")
-    args = ["--resync-seconds", "2"]
-    p = subprocess.Popen([str(c.bin_dir / "workspace-controller"), "--identity", "resyncer",
-                          "--lease-seconds", "6", "--workers", "2"] + args,
-                         env=c.environ(), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
-                                         .get("finalizers") or []), timeout=40,
-                   what="the finalizer")
+    with controller(c, "resyncer", tmp_path, resync=2):
+        wait_finalizer(c, wid)
         eventually(lambda: c.api("GET", CM + wid)[1]["data"].get("status.json", "")
                    .find('"Ready"') > 0, what="Ready")
         time.sleep(0.5)  # let the first term's work end before counting
@@ -414,21 +410,14 @@ def test_resync_reads_one_list_per_kind_and_repairs_drift(c, tmp_path):
         eventually(lambda: status_of(c, "%s%s/rolebindings/%s-alice-binding"
                                      % (RBAC, ns, wid)) == 200, what="the binding repaired")
         eventually(lambda: "DriftRepaired" in reasons(c, wid), what="the drift event")
-    finally:
-        assert stop(p) == 0
-        log.close()
 
 
 def test_watch_relists_after_410(c, tmp_path):
     c.kubectl("workspace", "create", "Expired Watch", "--owner", "alice@company.com", "--yes")
     wid = "ws-expired-watch-001"
-    log_path = tmp_path / "ctl.log"
-    log = open(log_path, "w+")
-    p = start_controller(c, "rewatch", log)
-    try:
-        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
-                                         .get("finalizers") or []), timeout=40,
-                   what="the finalizer")
+    log_path = tmp_path / "rewatch.log"
+    with controller(c, "rewatch", tmp_path):
+        wait_finalizer(c, wid)
         # its next watch is answered 410 Expired (as after an etcd compaction)
         c.fault("apiserver", method="GET", path=r"/namespaces/%s/configmaps$" % SYS, status=410,
                 count=1)
@@ -437,21 +426,13 @@ def test_watch_relists_after_410(c, tmp_path):
         edit_record(c, wid, lambda rec: rec["users"].append({"user_id": "kim", "role": "viewer"}))
         eventually(lambda: status_of(c, "%sflyte-%s/rolebindings/%s-kim-binding"
                                      % (RBAC, wid, wid)) == 200, what="kim's binding")
-    finally:
-        c.clear_faults()
-        assert stop(p) == 0
-        log.close()
 
 
 def test_failure_is_an_event_and_is_retried(c, tmp_path):
     c.kubectl("workspace", "create", "Flaky Team", "--owner", "alice@company.com", "--yes")
     wid = "ws-flaky-team-001"
-    log = open(tmp_path / "ctl.log", "w+")
-    p = start_controller(c, "retrier", log)
-    try:
-        eventually(lambda: FINALIZER in (c.api("GET", CM + wid)[1]["metadata"]
-                                         .get("finalizers") or []), timeout=40,
-                   what="the finalizer")
+    with controller(c, "retrier", tmp_path):
+        wait_finalizer(c, wid)
         c.fault("apiserver", method="POST", path=r"/flyte-%s/rolebindings$" % wid, status=403,
                 count=1, message="injected refusal")
         edit_record(c, wid, lambda rec: rec["users"].append({"user_id": "lee", "role": "viewer"}))
@@ -463,7 +444,3 @@ def test_failure_is_an_event_and_is_retried(c, tmp_path):
         failed = [e for e in body["items"] if e["reason"] == "Failed"]
         assert failed and failed[0]["type"] == "Warning"
         assert "injected refusal" in failed[0]["message"], failed[0]["message"]
-    finally:
-        c.clear_faults()
-        assert stop(p) == 0
-        log.close()
