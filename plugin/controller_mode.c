@@ -89,7 +89,7 @@ static void seen_release(struct seen *s)
 
 /* Print an event as progress lines: its reason, then each step of its
  * note ("namespace/x created, quota/y created" gives one line a step). */
-static void print_event(const cJSON *e)
+static void print_event(FILE *out, const cJSON *e)
 {
 	const char *reason = ws_json_str(e, "reason", NULL), *msg = ws_json_str(e, "message", NULL);
 	const char *type = ws_json_str(e, "type", NULL), *colon;
@@ -99,16 +99,16 @@ static void print_event(const cJSON *e)
 	if (colon && strstr(colon, ", ")) {
 		char *steps = strdup(colon + 2), *save = NULL, *step;
 
-		printf("controller: %s: %.*s\n", reason ? reason : "", (int)(colon - msg), msg);
+		fprintf(out, "controller: %s: %.*s\n", reason ? reason : "", (int)(colon - msg), msg);
 		for (step = steps ? strtok_r(steps, ",", &save) : NULL; step;
 		     step = strtok_r(NULL, ",", &save))
-			printf("  %s\n", step + strspn(step, " "));
+			fprintf(out, "  %s\n", step + strspn(step, " "));
 		free(steps);
 	} else {
-		printf("controller: %s%s: %s\n", type && strcmp(type, "Warning") == 0 ? "warning: " : "",
-		       reason ? reason : "", msg);
+		fprintf(out, "controller: %s%s: %s\n",
+			type && strcmp(type, "Warning") == 0 ? "warning: " : "", reason ? reason : "", msg);
 	}
-	fflush(stdout);
+	fflush(out);
 }
 
 static int reason_in(const char *reason, const char *const *set)
@@ -122,6 +122,7 @@ static int reason_in(const char *reason, const char *const *set)
 int follow_controller(struct session *s, const char *id, const char *holder,
 		      const char *const *done, int gone_ends, const cJSON *history, ws_err *err)
 {
+	FILE *out = s->progress_to_stderr ? stderr : stdout; /* stdout may be -o output */
 	struct seen seen = {0};
 	cJSON *cm = NULL, *last = NULL, *events = NULL;
 	const cJSON *e;
@@ -131,8 +132,8 @@ int follow_controller(struct session *s, const char *id, const char *holder,
 	cJSON_ArrayForEach(e, history)
 		if (ws_json_str(e, "metadata", "name", NULL))
 			seen_add(&seen, ws_json_str(e, "metadata", "name", NULL));
-	printf("workspace/%s record written; %s carries it out:\n", id, holder);
-	fflush(stdout);
+	fprintf(out, "workspace/%s record written; %s carries it out:\n", id, holder);
+	fflush(out);
 	err->kind = WS_E_NONE;
 	while (time(NULL) < end) {
 		ws_err ge;
@@ -158,7 +159,7 @@ int follow_controller(struct session *s, const char *id, const char *holder,
 
 			if (!name || !seen_add(&seen, name))
 				continue;
-			print_event(e);
+			print_event(out, e);
 			if (type && strcmp(type, "Warning") == 0) {
 				ws_fail(err, WS_E_INVALID, "the controller failed: %s",
 					ws_json_str(e, "message", NULL) ? ws_json_str(e, "message", NULL)

@@ -367,6 +367,12 @@ def test_plugin_follows_the_controller(c, tmp_path):
         out = c.kubectl("workspace", "tier", wid, "large").stdout
         assert "controller: TierChanged: tier changed from standard to large" in out
 
+        # -o json keeps stdout for the data: the progress goes to stderr
+        r = c.kubectl("workspace", "create", "Json Via Controller", "--owner",
+                      "alice@company.com", "--yes", "-o", "json")
+        assert json.loads(r.stdout)["workspace_id"] == "ws-json-via-controller-001"
+        assert "controller: Provisioned" in r.stderr
+
         # --mode direct overrides: the plugin does the work itself
         since = len(c.requests())
         c.kubectl("workspace", "create", "Direct Anyway", "--owner", "alice@company.com", "--yes",
