@@ -352,7 +352,6 @@ class Registry:
             raise invalid("project and domain are required parameters")
         if not req.content_md5:
             raise invalid("content_md5 is a required parameter")
-        self.admin._project_and_domain(req.project, req.domain)
         root = req.filename_root or hashlib.md5(req.content_md5).hexdigest()
         name = req.filename or "upload"
         path = "/".join([req.project, req.domain, root, name])
