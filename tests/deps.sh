@@ -10,7 +10,7 @@ python3-cryptography
 protobuf-compiler protobuf-compiler-grpc libprotobuf-dev python3-grpcio
 golang-github-grpc-ecosystem-grpc-gateway-dev"
 # npm fetches flyteidl; an npm installed another way (e.g. with its nodejs) will do.
-command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+{ command -v npm || [ -x /usr/bin/npm ]; } >/dev/null 2>&1 || PKGS="$PKGS npm"
 [ -n "${WS_EXTRA_PKGS:-}" ] && PKGS="$PKGS $WS_EXTRA_PKGS"
 
 missing=""
