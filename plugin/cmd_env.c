@@ -1,7 +1,7 @@
 /* cmd_env.c - `kubectl workspace env ID`: the Flyte project context for
  * pyflyte and flytectl, as shell exports or a config.yaml. What flytekit
  * reads is from its source (configuration/internal.py Platform, file.py,
- * clis/sdk_in_container/run.py): FLYTE_PLATFORM_URL/INSECURE/CA_CERT_FILE_PATH
+ * clis/sdk_in_container/utils.py): FLYTE_PLATFORM_URL/INSECURE/CA_CERT_FILE_PATH
  * or admin.endpoint/insecure/caCertFilePath of a *.yaml file, and the project
  * and domain only from FLYTE_DEFAULT_PROJECT/DOMAIN (task.* is flytectl's). */
 #include <errno.h>

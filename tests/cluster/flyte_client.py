@@ -7,7 +7,7 @@ then starts an execution and prints its console URL.
     flyte_client.py register-and-run [--version V] [--name demo.hello]
 
 Configuration, as flytekit reads it (flytekit/configuration/internal.py Platform,
-file.py; clis/sdk_in_container/helpers.py, run.py):
+file.py; clis/sdk_in_container/utils.py):
   endpoint  FLYTE_PLATFORM_URL, else admin.endpoint of the YAML config file
             (FLYTECTL_CONFIG, else ~/.flyte/config.yaml; "dns:///" is dropped)
   insecure  FLYTE_PLATFORM_INSECURE, else admin.insecure ("false", "0", "off", "no" are false)

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Emulated Flyte Admin for the local cluster: flyteadmin's REST API (grpc-gateway v2
-over the gRPC AdminService) for the routes kubectl-workspace uses, with the rules and
-messages of the real flyteadmin (DESIGN.md section 7).
+over the gRPC AdminService) for the routes kubectl-workspace uses, and on the same port
+its gRPC API (flyte_grpc.py, flyte_entities.py; how the port is shared: README.md), with
+the rules and messages of the real flyteadmin (DESIGN.md section 7).
 
     /usr/bin/python3 tests/cluster/flyteadmin.py --listen 127.0.0.1:0 \
         [--cert FILE --key FILE] --port-file FILE [--token-file FILE] \
         [--domains development,staging,production] [--state-file FILE]
+        [--kube-port-file FILE --kube-ca FILE --kube-token-file FILE]
 
 Routes (as in flyteidl/protos/flyteidl/service/admin.proto):
     POST   /api/v1/projects                          RegisterProject
@@ -19,6 +21,7 @@ Routes (as in flyteidl/protos/flyteidl/service/admin.proto):
     DELETE /api/v1/project_attributes/{project}      DeleteProjectAttributes (body resource_type)
     PUT|GET|DELETE /api/v1/project_domain_attributes/{project}/{domain}
     GET    /healthcheck                              200, empty body (plain net/http handler)
+    PUT|GET /_upload/...                             the signed URLs of CreateUploadLocation
     *      /_emulator/...                            fault injection control (faults.py)
 
 Behaviour worth knowing, all taken from the real server (flyteorg/flyte:

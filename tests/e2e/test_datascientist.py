@@ -9,7 +9,6 @@ does). Failures answer with flyteadmin's messages.
 Runs on a cluster of its own: its webhooks must not reach other suites.
 """
 import json
-import os
 import subprocess
 import sys
 import time
