@@ -20,8 +20,8 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "cluster"))
 sys.path.insert(0, str(HERE.parent / "webhook"))
-from kube_cluster import CLUSTER_DIR, ROOT, private_cluster  # noqa: E402
-from whlib import Webhook, run_certs  # noqa: E402
+from kube_cluster import CLUSTER_DIR, private_cluster  # noqa: E402
+from whlib import install  # noqa: E402
 
 import flyteidl_build  # noqa: E402
 
@@ -34,7 +34,6 @@ from flyteidl.service import admin_pb2_grpc  # noqa: E402
 pytestmark = pytest.mark.emulator_only
 
 CLIENT = CLUSTER_DIR / "flyte_client.py"
-SYS = "workspace-system"
 ID = "ws-churn-model-001"
 NS = "flyte-" + ID
 RUNNER = "flyte-%s-runner" % ID
@@ -47,26 +46,11 @@ def c(tmp_path_factory, bin_dir):
 
 @pytest.fixture(scope="module")
 def webhook(c, tmp_path_factory):
-    """The real webhook, registered from the deploy manifests (see tests/webhook/test_e2e.py)."""
-    d = tmp_path_factory.mktemp("ds-webhook")
-    pki = d / "pki"
-    run_certs("generate", "--service", "workspace-webhook", "--namespace", SYS, "--out", pki)
-    (d / "rendered.yaml").write_text(c.kubectl("kustomize", ROOT / "webhook" / "deploy").stdout)
-    run_certs("inject-ca", "--ca", pki / "ca.crt", "--in", d / "rendered.yaml",
-              "--out", d / "injected.yaml")
-    docs = list(yaml.safe_load_all((d / "injected.yaml").read_text()))
-    config = next(x for x in docs if x["kind"] == "ConfigMap"
-                  and x["metadata"]["name"] == "workspace-platform")
-    (d / "platform.yaml").write_text(config["data"]["platform.yaml"])
-    w = Webhook(["--listen", "127.0.0.1:0", "--tls-cert-file", pki / "tls.crt",
-                 "--tls-private-key-file", pki / "tls.key", "--config", d / "platform.yaml",
-                 "--flyte-endpoint", c.env["FLYTE_PLATFORM_URL"]], d, pki / "ca.crt")
-    c.map_service(SYS, "workspace-webhook", w.port)
-    keep = [x for x in docs if x["kind"] in ("Namespace", "ServiceAccount", "ConfigMap",
-                                             "MutatingWebhookConfiguration",
-                                             "ValidatingWebhookConfiguration")]
-    (d / "apply.yaml").write_text(yaml.safe_dump_all(keep))
-    c.kubectl("apply", "-f", d / "apply.yaml")
+    """The real webhook, registered from the deploy manifests (as tests/webhook/test_e2e.py)."""
+    w, _, _ = install(c, tmp_path_factory.mktemp("ds-webhook"), c.env["FLYTE_PLATFORM_URL"], {
+        ("", "Namespace"), ("", "ServiceAccount"), ("", "ConfigMap"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")})
     yield w
     w.stop()
 
