@@ -180,3 +180,30 @@ def test_plain_http1_still_gets_rest_on_the_grpc_port(admin):
     out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["domains"][0]["id"] == "development"
+
+
+def test_client_honours_insecure_like_flytekit(tmp_path):
+    """flyte_client.py against the plain (h2c) server, configured by the environment
+    alone as pyflyte would be: FLYTE_PLATFORM_INSECURE=True selects cleartext."""
+    a = Admin(tmp_path, tls=False)
+    try:
+        a.rest("POST", "/api/v1/projects", {"project": {"id": P, "name": "ML"}})
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FLYTE_PLATFORM_URL": a.host,
+               "FLYTE_PLATFORM_INSECURE": "True", "FLYTE_DEFAULT_PROJECT": P}
+        r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "flyte_client.py"),
+                            "register-and-run"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        # registration and the upload go through; this server has no cluster to run on
+        assert "registered launch plan demo.hello.wf" in r.stdout, r.stdout + r.stderr
+        assert r.returncode == 1
+        assert r.stderr.strip() == "INTERNAL: no Kubernetes cluster is configured for executions"
+        # "false" is false for flytekit: TLS, which this plain server does not speak
+        env["FLYTE_PLATFORM_INSECURE"] = "false"
+        r = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "flyte_client.py"),
+                            "register-and-run"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        last = r.stderr.strip().splitlines()[-1]
+        assert r.returncode == 1 and last.startswith("UNAVAILABLE: "), r.stderr
+        assert "handshake failed" in last.lower(), last
+    finally:
+        a.stop()
