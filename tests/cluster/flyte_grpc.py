@@ -135,8 +135,7 @@ def make_server(admin, registry, token_reader, address):
     proxy = type("DataProxyServicer", (dataproxy_pb2_grpc.DataProxyServiceServicer,),
                  {"CreateUploadLocation": create_upload_location})()
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16),
-                         options=[("grpc.so_reuseport", 0)])
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     admin_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     dataproxy_pb2_grpc.add_DataProxyServiceServicer_to_server(proxy, server)
     if not server.add_insecure_port(address):
