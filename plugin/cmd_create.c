@@ -300,8 +300,9 @@ static int print_created(const struct cli *cli, const struct session *s, const w
 	printf("\n%s\n\n", existed ? "Workspace already existed; it now matches this request."
 				   : "Workspace created.");
 	print_summary(stdout, &s->platform, r);
-	printf("\nNext:\n  eval \"$(kubectl workspace env %s)\"   # then pyflyte run/register use it\n",
-	       r->workspace_id);
+	printf("\nNext:\n  eval \"$(kubectl workspace env %s)\"\n"
+	       "  pyflyte run --remote workflows.py my_wf   # registers and runs in project %s\n",
+	       r->workspace_id, r->workspace_id);
 	return 0;
 }
 

@@ -1,5 +1,9 @@
 /* cmd_env.c - `kubectl workspace env ID`: the Flyte project context for
- * pyflyte and flytectl, as shell exports or a config.yaml. */
+ * pyflyte and flytectl, as shell exports or a config.yaml. What flytekit
+ * reads is from its source (configuration/internal.py Platform, file.py,
+ * clis/sdk_in_container/utils.py): FLYTE_PLATFORM_URL/INSECURE/CA_CERT_FILE_PATH
+ * or admin.endpoint/insecure/caCertFilePath of a *.yaml file, and the project
+ * and domain only from FLYTE_DEFAULT_PROJECT/DOMAIN (task.* is flytectl's). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,15 +15,18 @@
 
 static const char env_help[] =
 	"Print the shell exports that make pyflyte and flytectl use a workspace's Flyte project:\n"
-	"FLYTE_DEFAULT_PROJECT, FLYTE_DEFAULT_DOMAIN, FLYTE_PLATFORM_URL (and\n"
-	"FLYTE_PLATFORM_INSECURE for a plain-HTTP endpoint).\n\n"
+	"FLYTE_DEFAULT_PROJECT, FLYTE_DEFAULT_DOMAIN, FLYTE_PLATFORM_URL, FLYTE_PLATFORM_INSECURE\n"
+	"and, when the platform names the CA of Flyte Admin's certificate (flyte.caCertFile or\n"
+	"FLYTE_PLATFORM_CA_CERT_FILE_PATH), FLYTE_PLATFORM_CA_CERT_FILE_PATH.\n\n"
 	"Examples:\n"
 	"  eval \"$(kubectl workspace env ws-churn-001)\"\n"
 	"  kubectl workspace env ws-churn-001 --domain staging --write-config ~/.flyte/config.yaml\n\n"
 	"Options:\n"
 	"    --domain='development': The Flyte domain (development, staging, production).\n"
-	"    --write-config='': Also write a Flyte config file (admin.endpoint, admin.insecure,\n"
-	"        task.project, task.domain) that pyflyte and flytectl read.\n"
+	"    --write-config='': Also write a Flyte config file, FILE.yaml or FILE.yml (admin.endpoint,\n"
+	"        admin.insecure, admin.caCertFilePath, task.project, task.domain). pyflyte reads the\n"
+	"        admin.* keys but takes the project only from FLYTE_DEFAULT_PROJECT (task.* is for\n"
+	"        flytectl): export it too.\n"
 	"    -o, --output='': json|yaml prints the variables as a map (name: value, all strings);\n"
 	"        table (the default) prints them as shell exports.\n\n"
 	"Usage:\n"
@@ -44,12 +51,21 @@ static void endpoint_parts(const char *url, char *host, size_t size, int *insecu
 	}
 }
 
-static int write_config(const char *path, const char *host, int insecure, const char *project,
-			const char *domain, ws_err *err)
+/* pyflyte parses a config file as YAML only when its name ends in yaml or yml
+ * (flytekit/configuration/file.py ConfigFile), else as INI. */
+static int yaml_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n >= 4 && strcmp(path + n - 4, "yaml") == 0) ||
+	       (n >= 3 && strcmp(path + n - 3, "yml") == 0);
+}
+
+static int write_config(const char *path, const char *host, int insecure, const char *ca,
+			const char *project, const char *domain, ws_err *err)
 {
 	cJSON *cfg = cJSON_CreateObject(), *admin, *task;
 	char tmp[4096], endpoint[600];
-	const char *ca = getenv("FLYTE_PLATFORM_CA_CERT_FILE_PATH");
 	FILE *f;
 	int rc;
 
@@ -68,6 +84,11 @@ static int write_config(const char *path, const char *host, int insecure, const 
 		cJSON_Delete(cfg);
 		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
 	}
+	fprintf(f, "# Flyte config for workspace %s, domain %s (kubectl workspace env --write-config).\n"
+		   "# pyflyte reads admin.*; it takes the project only from FLYTE_DEFAULT_PROJECT\n"
+		   "# (task.* below is read by flytectl), so also run:\n"
+		   "#   export FLYTE_DEFAULT_PROJECT=%s FLYTE_DEFAULT_DOMAIN=%s\n",
+		project, domain, project, domain);
 	rc = print_yaml(f, cfg, err);
 	cJSON_Delete(cfg);
 	if (fclose(f) || rc || rename(tmp, path)) {
@@ -75,6 +96,19 @@ static int write_config(const char *path, const char *host, int insecure, const 
 		return rc ? -1 : ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
 	}
 	return 0;
+}
+
+/* export NAME='VALUE' with VALUE quoted for sh (a ' becomes '\''). */
+static void print_export(const char *name, const char *value)
+{
+	printf("export %s='", name);
+	for (; *value; value++) {
+		if (*value == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*value);
+	}
+	printf("'\n");
 }
 
 int cmd_env(int argc, char **argv, struct cli *cli)
@@ -90,6 +124,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 	ws_record r;
 	ws_err err;
 	char host[512];
+	const char *ca;
 	int rc = 1, insecure = 0;
 
 	rc = cli_start(argc, argv, opts, cli, &pos, env_help, 1, 1, "env needs exactly one workspace ID",
@@ -100,6 +135,11 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 	if (session_open(cli, &s, &err)) {
 		rc = cli_err(1, &err);
 		goto out;
+	}
+	if (config && !yaml_name(config)) {
+		rc = cli_error(EXIT_USAGE, "--write-config '%s': the name must end in .yaml or .yml "
+					   "(pyflyte reads any other name as an INI file)", config);
+		goto out_session;
 	}
 	if (!domain)
 		domain = s.platform.default_domain;
@@ -125,7 +165,12 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		goto out_record;
 	}
 	endpoint_parts(s.platform.flyte_endpoint, host, sizeof(host), &insecure);
-	if (config && write_config(config, host, insecure, r.workspace_id, domain, &err)) {
+	ca = getenv("FLYTE_PLATFORM_CA_CERT_FILE_PATH");
+	if (!ca || !*ca)
+		ca = s.platform.flyte_ca_file;
+	if (insecure || (ca && !*ca))
+		ca = NULL;
+	if (config && write_config(config, host, insecure, ca, r.workspace_id, domain, &err)) {
 		rc = cli_err(1, &err);
 		goto out_record;
 	}
@@ -137,6 +182,8 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		cJSON_AddStringToObject(vars, "FLYTE_DEFAULT_DOMAIN", domain);
 		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_URL", host);
 		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_INSECURE", insecure ? "true" : "false");
+		if (ca)
+			cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_CA_CERT_FILE_PATH", ca);
 		if (print_as(stdout, cli->output, vars, &err))
 			rc = cli_err(1, &err);
 		cJSON_Delete(vars);
@@ -145,6 +192,8 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		printf("export FLYTE_DEFAULT_DOMAIN=%s\n", domain);
 		printf("export FLYTE_PLATFORM_URL='%s'\n", host);
 		printf("export FLYTE_PLATFORM_INSECURE=%s\n", insecure ? "true" : "false");
+		if (ca)
+			print_export("FLYTE_PLATFORM_CA_CERT_FILE_PATH", ca);
 	}
 	/* keep stdout pure data under -o */
 	if (config)

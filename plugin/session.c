@@ -125,6 +125,8 @@ int session_open(struct cli *cli, struct session *s, ws_err *err)
 		goto fail_platform;
 	/* Flyte endpoint: flag, then FLYTE_PLATFORM_URL, then the platform settings. */
 	ws_flyte_options_from_env(&fo);
+	if (!fo.ca_file || !*fo.ca_file)
+		fo.ca_file = s->platform.flyte_ca_file;
 	if (cli->flyte_endpoint)
 		fo.endpoint = cli->flyte_endpoint;
 	else if (!fo.endpoint || !*fo.endpoint)

@@ -100,6 +100,7 @@ void ws_platform_release(ws_platform *p)
 	free(p->default_domain);
 	free(p->flyte_endpoint);
 	free(p->console_url);
+	free(p->flyte_ca_file);
 	free(p->flyte_namespace);
 	free(p->flyteadmin_configmap);
 	free(p->flyteadmin_config_key);
@@ -130,6 +131,7 @@ static const struct field string_fields[] = {
 	F(NULL, "defaultTier", default_tier),
 	F("flyte", "endpoint", flyte_endpoint),
 	F("flyte", "consoleUrl", console_url),
+	F("flyte", "caCertFile", flyte_ca_file),
 	F("flyte", "namespace", flyte_namespace),
 	F("flyte", "adminConfigMap", flyteadmin_configmap),
 	F("flyte", "adminConfigKey", flyteadmin_config_key),

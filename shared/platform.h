@@ -9,7 +9,8 @@
  *
  *   namespaceTemplate: "flyte-{{ project }}"
  *   domains: [development, staging, production]
- *   flyte: {endpoint: "https://flyte.example.com", consoleUrl: "...", namespace: flyte}
+ *   flyte: {endpoint: "https://flyte.example.com", consoleUrl: "...", namespace: flyte,
+ *           caCertFile: /etc/ssl/flyte-ca.pem}
  *   cloud: {provider: aws, accountId: "123456789012"}
  *   network: {allowNamespaces: [flyte]}
  *   tiers: {standard: {requests.cpu: "20", ...}}
@@ -46,6 +47,8 @@ typedef struct ws_platform {
 	char *default_domain;        /* development */
 	char *flyte_endpoint;        /* NULL when not configured */
 	char *console_url;           /* NULL: derived from the endpoint */
+	char *flyte_ca_file;         /* PEM file of the CA that signed Flyte Admin's
+				      * certificate, as users see the path; NULL: system roots */
 	char *flyte_namespace;       /* namespace flyteadmin runs in */
 	char *flyteadmin_configmap;  /* its config map holding namespace_mapping */
 	char *flyteadmin_config_key;

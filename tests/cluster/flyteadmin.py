@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Emulated Flyte Admin for the local cluster: flyteadmin's REST API (grpc-gateway v2
-over the gRPC AdminService) for the routes kubectl-workspace uses, with the rules and
-messages of the real flyteadmin (DESIGN.md section 7).
+over the gRPC AdminService) for the routes kubectl-workspace uses, and on the same port
+its gRPC API (flyte_grpc.py, flyte_entities.py; how the port is shared: README.md), with
+the rules and messages of the real flyteadmin (DESIGN.md section 7).
 
     /usr/bin/python3 tests/cluster/flyteadmin.py --listen 127.0.0.1:0 \
         [--cert FILE --key FILE] --port-file FILE [--token-file FILE] \
         [--domains development,staging,production] [--state-file FILE]
+        [--kube-port-file FILE --kube-ca FILE --kube-token-file FILE]
 
 Routes (as in flyteidl/protos/flyteidl/service/admin.proto):
     POST   /api/v1/projects                          RegisterProject
@@ -19,6 +21,7 @@ Routes (as in flyteidl/protos/flyteidl/service/admin.proto):
     DELETE /api/v1/project_attributes/{project}      DeleteProjectAttributes (body resource_type)
     PUT|GET|DELETE /api/v1/project_domain_attributes/{project}/{domain}
     GET    /healthcheck                              200, empty body (plain net/http handler)
+    PUT|GET /_upload/...                             the signed URLs of CreateUploadLocation
     *      /_emulator/...                            fault injection control (faults.py)
 
 Behaviour worth knowing, all taken from the real server (flyteorg/flyte:
@@ -42,17 +45,29 @@ import hmac
 import json
 import os
 import re
+import select
+import shutil
 import signal
 import socket
 import socketserver
 import ssl
 import sys
+import tempfile
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import flyteidl_build  # noqa: E402
+
+try:
+    flyteidl_build.import_path()
+except flyteidl_build.BuildError as e:
+    sys.stderr.write("flyteadmin: cannot serve gRPC: %s\n" % e)
+    sys.exit(1)
 from faults import FaultInjector  # noqa: E402
+import flyte_entities  # noqa: E402
+import flyte_grpc  # noqa: E402
 import flyte_protojson as pj  # noqa: E402
 import flyte_validation as fv  # noqa: E402
 from flyte_validation import AdminError, invalid  # noqa: E402
@@ -465,7 +480,17 @@ class Handler(BaseHTTPRequestHandler):
                 tls.close()
                 raise
             self.request = tls
+            self.h2 = tls.selected_alpn_protocol() == "h2"
+        else:
+            self.h2 = starts_with_h2_preface(self.request)
         super().setup()
+
+    def handle(self):
+        if self.h2:
+            self.request.settimeout(None)
+            relay_to_grpc(self.request, self.server.grpc_socket)
+        else:
+            super().handle()
 
     def send_response(self, code, message=None):
         # Like Go's net/http: a Date header, no Server header.
@@ -638,6 +663,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/healthcheck":
             self.read_body()
             return self.send_bytes(200, b"", content_type=None)
+        if path.startswith(UPLOAD_PREFIX):
+            return self.serve_upload(path[len(UPLOAD_PREFIX):])
 
         self.serve_gateway(url, path)
 
@@ -688,6 +715,18 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, pj.encode_message(msg, reply, proto_names),
                        [("Grpc-Metadata-Content-Type", "application/grpc")])
 
+    def serve_upload(self, name):
+        """The signed URL of CreateUploadLocation: PUT stores the bytes, GET reads them."""
+        body = self.read_body()
+        uploads = self.server.registry.uploads
+        if self.command == "PUT":
+            with self.server.admin.lock:
+                uploads[name] = body
+            return self.send_bytes(200, b"", content_type=None)
+        if self.command == "GET" and name in uploads:
+            return self.send_bytes(200, uploads[name], content_type="application/octet-stream")
+        return self.send_bytes(404 if self.command == "GET" else 405, b"", content_type=None)
+
     def check_auth(self):
         if not self.server.token_file:
             return None
@@ -705,6 +744,58 @@ class Handler(BaseHTTPRequestHandler):
                               "Could not retrieve id token from metadata, caused by: "
                               "failed to validate the access token")
         return None
+
+
+# ---------------------------------------------------------------------------
+# The front: one port for REST (HTTP/1.1) and gRPC (HTTP/2), see the README.
+
+UPLOAD_PREFIX = "/_upload/"
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def starts_with_h2_preface(sock):
+    """Plain (h2c) mode: an HTTP/2 client with prior knowledge opens with the preface;
+    its first 3 bytes ("PRI") begin no HTTP/1.x request a REST client would send."""
+    sock.settimeout(10)
+    try:
+        head = b""
+        while len(head) < 3:
+            head = sock.recv(3, socket.MSG_PEEK)
+            if not head or not H2_PREFACE.startswith(head):
+                return False
+            if len(head) < 3:
+                select.select([sock], [], [], 0.05)
+        return True
+    except OSError:
+        return False
+
+
+def relay_to_grpc(client, path):
+    """Copy bytes both ways between an HTTP/2 client connection (TLS or plain) and
+    the gRPC server's unix socket until either side closes. One thread, one select
+    loop: an SSL object is never used by two threads at once."""
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        upstream.connect(path)
+        while True:
+            pending = isinstance(client, ssl.SSLSocket) and client.pending()
+            ready = [client] if pending else select.select([client, upstream], [], [], 300)[0]
+            if not ready:
+                return  # idle for 5 minutes
+            if client in ready:
+                data = client.recv(65536)
+                if not data:
+                    return
+                upstream.sendall(data)
+            if upstream in ready:
+                data = upstream.recv(65536)
+                if not data:
+                    return
+                client.sendall(data)
+    except (OSError, ssl.SSLError):
+        return
+    finally:
+        upstream.close()
 
 
 class Server(ThreadingHTTPServer):
@@ -730,7 +821,7 @@ def parse_listen(text):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Emulated Flyte Admin (REST) for the local cluster")
+    ap = argparse.ArgumentParser(description="Emulated Flyte Admin (REST + gRPC) for the local cluster")
     ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (port 0 picks a free one)")
     ap.add_argument("--cert", help="TLS certificate (PEM); with --key enables HTTPS")
     ap.add_argument("--key", help="TLS private key (PEM)")
@@ -741,6 +832,10 @@ def main(argv=None):
     ap.add_argument("--state-file", help="dump the state here (JSON) after every change")
     ap.add_argument("--max-parallelism", type=int, default=25,
                     help="flyteadmin's configured default max_parallelism")
+    ap.add_argument("--kube-port-file", help="the API server's port file (executions create "
+                    "FlyteWorkflows and Pods there, as flyteadmin and propeller do)")
+    ap.add_argument("--kube-ca", help="CA of the API server")
+    ap.add_argument("--kube-token-file", help="bearer token for the API server")
     args = ap.parse_args(argv)
     if bool(args.cert) != bool(args.key):
         ap.error("--cert and --key go together")
@@ -754,12 +849,24 @@ def main(argv=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(args.cert, args.key)
-        ctx.set_alpn_protocols(["http/1.1"])
+        # Server preference: a client that offers http/1.1 (curl, Go, kubectl-workspace)
+        # gets REST; a gRPC client offers only h2 and gets the gRPC server.
+        ctx.set_alpn_protocols(["http/1.1", "h2"])
         server.ssl_context = ctx
     domains = [d.strip() for d in args.domains.split(",") if d.strip()]
     server.admin = Admin(domains, args.max_parallelism, args.state_file)
     server.injector = FaultInjector()
     server.token_file = args.token_file
+    kube = flyte_entities.Kube(args.kube_port_file, args.kube_ca, args.kube_token_file)
+    server.registry = flyte_entities.Registry(server.admin, kube, "%s://%s:%d" % (
+        "https" if server.ssl_context else "http", host if ":" not in host else "[%s]" % host,
+        server.server_address[1]))
+    grpc_dir = tempfile.mkdtemp(prefix="flyteadmin-grpc.")
+    server.grpc_socket = os.path.join(grpc_dir, "admin.sock")
+    grpc_server = flyte_grpc.make_server(
+        server.admin, server.registry,
+        lambda: read_token(args.token_file) or "" if args.token_file else None,
+        "unix:" + server.grpc_socket)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -779,6 +886,8 @@ def main(argv=None):
         pass
     server.shutdown()
     server.server_close()
+    grpc_server.stop(1).wait()
+    shutil.rmtree(grpc_dir, ignore_errors=True)
     sys.stderr.write("flyteadmin: stopped\n")
     return 0
 

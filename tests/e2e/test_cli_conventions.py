@@ -64,6 +64,8 @@ def test_env_output_is_a_map(c, seed, tmp_path):
     host = c.env["FLYTE_PLATFORM_URL"].split("://", 1)[1]
     want = {"FLYTE_DEFAULT_PROJECT": seed, "FLYTE_DEFAULT_DOMAIN": "staging",
             "FLYTE_PLATFORM_URL": host, "FLYTE_PLATFORM_INSECURE": "false"}
+    if c.env.get("FLYTE_PLATFORM_CA_CERT_FILE_PATH"):
+        want["FLYTE_PLATFORM_CA_CERT_FILE_PATH"] = c.env["FLYTE_PLATFORM_CA_CERT_FILE_PATH"]
     assert json.loads(ws(c, "env", seed, "--domain", "staging", "-o", "json").stdout) == want
     cfg = tmp_path / "config.yaml"
     r = ws(c, "env", seed, "--domain", "staging", "-o", "yaml", "--write-config", str(cfg))

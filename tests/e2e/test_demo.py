@@ -53,6 +53,12 @@ def test_make_demo_runs_the_seed_example(bin_dir):
         assert re.search(r"^%s unchanged$" % re.escape(obj), second, re.M), (obj, second)
     assert " created" not in second and " configured" not in second, second
     assert "Workspace already existed; it now matches this request." in second
+    # the data scientist's journey: registered and run over gRPC in the workspace's project
+    assert "registered launch plan demo.hello.wf" in first
+    m = re.search(r"^Go to (https://\S+)/console/projects/%s/domains/development/executions/"
+                  r"(a[a-z0-9]{19}) to see execution in the console\.$" % ID, first, re.M)
+    assert m, first
+    assert re.search(r"^pod/%s-n0-0\s" % m.group(2), first, re.M), first
 
 
 def test_deps_script_installs_nothing_when_all_is_there():

@@ -19,12 +19,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
-from kube_cluster import CLUSTER_DIR, ROOT, Cluster, read_env_file  # noqa: E402
+from kube_cluster import CLUSTER_DIR, Cluster, read_env_file  # noqa: E402
 
-from whlib import Webhook, run_certs  # noqa: E402
+from whlib import install  # noqa: E402
 
 pytestmark = pytest.mark.emulator_only
 
@@ -64,31 +63,10 @@ def served_kinds(c):
 def installed(c, tmp_path_factory):
     """Render, inject, apply; run the server; return (webhook, rendered docs)."""
     d = tmp_path_factory.mktemp("webhook-install")
-    pki = d / "pki"
-    run_certs("generate", "--service", "workspace-webhook", "--namespace", SYS, "--out", pki,
-              "--ip", "127.0.0.1")  # the IP lets the test read /metrics itself
-    rendered = c.kubectl("kustomize", ROOT / "webhook" / "deploy").stdout
-    (d / "rendered.yaml").write_text(rendered)
-    run_certs("inject-ca", "--ca", pki / "ca.crt", "--in", d / "rendered.yaml",
-              "--out", d / "injected.yaml")
-    docs = list(yaml.safe_load_all((d / "injected.yaml").read_text()))
-    config = next(x for x in docs if x["kind"] == "ConfigMap"
-                  and x["metadata"]["name"] == "workspace-platform")
-    (d / "platform.yaml").write_text(config["data"]["platform.yaml"])
-
-    w = Webhook(["--listen", "127.0.0.1:0", "--tls-cert-file", pki / "tls.crt",
-                 "--tls-private-key-file", pki / "tls.key", "--config", d / "platform.yaml",
-                 "--flyte-endpoint", "https://flyte.example.com"], d, pki / "ca.crt")
-    c.map_service(SYS, "workspace-webhook", w.port)
-
-    kinds = served_kinds(c)
-    keep = [x for x in docs if (x["apiVersion"].split("/")[0] if "/" in x["apiVersion"]
-                                else "", x["kind"]) in kinds]
-    assert {x["kind"] for x in keep} >= {"Namespace", "ServiceAccount", "ConfigMap",
-                                         "MutatingWebhookConfiguration",
-                                         "ValidatingWebhookConfiguration"}
-    (d / "apply.yaml").write_text(yaml.safe_dump_all(keep))
-    c.kubectl("apply", "-f", d / "apply.yaml")
+    w, docs, applied = install(c, d, "https://flyte.example.com", served_kinds(c))
+    assert {x["kind"] for x in applied} >= {"Namespace", "ServiceAccount", "ConfigMap",
+                                            "MutatingWebhookConfiguration",
+                                            "ValidatingWebhookConfiguration"}
     yield w, docs
     w.stop()
 

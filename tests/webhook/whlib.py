@@ -17,6 +17,8 @@ import time
 import uuid
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 WEBHOOK = ROOT / "bin" / "workspace-webhook"
 CERTS = ROOT / "bin" / "workspace-certs"
@@ -267,3 +269,29 @@ def wait_for(pred, timeout=10, interval=0.05):
         time.sleep(interval)
     return pred()
 
+
+def install(c, d, flyte_endpoint, kinds):
+    """Register the real webhook with a local cluster `c` as an operator would: the
+    manifests rendered by `kubectl kustomize webhook/deploy`, caBundle filled by
+    `workspace-certs inject-ca`, the documents of served (group, kind)s applied, and
+    bin/workspace-webhook run here with the rendered platform.yaml, its Service mapped
+    to it. Returns (webhook, rendered docs, applied docs); the caller stops the webhook."""
+    pki = d / "pki"
+    run_certs("generate", "--service", "workspace-webhook", "--namespace", "workspace-system",
+              "--out", pki, "--ip", "127.0.0.1")  # the IP lets a test read /metrics itself
+    (d / "rendered.yaml").write_text(c.kubectl("kustomize", ROOT / "webhook" / "deploy").stdout)
+    run_certs("inject-ca", "--ca", pki / "ca.crt", "--in", d / "rendered.yaml",
+              "--out", d / "injected.yaml")
+    docs = list(yaml.safe_load_all((d / "injected.yaml").read_text()))
+    config = next(x for x in docs if x["kind"] == "ConfigMap"
+                  and x["metadata"]["name"] == "workspace-platform")
+    (d / "platform.yaml").write_text(config["data"]["platform.yaml"])
+    w = Webhook(["--listen", "127.0.0.1:0", "--tls-cert-file", pki / "tls.crt",
+                 "--tls-private-key-file", pki / "tls.key", "--config", d / "platform.yaml",
+                 "--flyte-endpoint", flyte_endpoint], d, pki / "ca.crt")
+    c.map_service("workspace-system", "workspace-webhook", w.port)
+    keep = [x for x in docs if (x["apiVersion"].split("/")[0] if "/" in x["apiVersion"]
+                                else "", x["kind"]) in kinds]
+    (d / "apply.yaml").write_text(yaml.safe_dump_all(keep))
+    c.kubectl("apply", "-f", d / "apply.yaml")
+    return w, docs, keep
