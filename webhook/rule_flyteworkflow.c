@@ -1,8 +1,10 @@
-/* rule_flyteworkflow.c - FlyteWorkflow (flyte.lyft.com) CREATE in a workspace
+/* rule_flyteworkflow.c - FlyteWorkflow (flyte.lyft.com) CREATE and UPDATE in a workspace
  * namespace: flyteadmin labels each workflow with its project, and that
  * project must be the namespace's workspace; so must spec executionId.project
  * when present. Refused, never corrected: a workflow of another project in
- * this namespace is a namespace_mapping misconfiguration to surface. */
+ * this namespace is a namespace_mapping misconfiguration to surface. An
+ * UPDATE may not change or drop the label (flytepropeller rewrites the whole
+ * object); one that never had it (made before the webhook) is left alone. */
 #include "rule.h"
 
 #include <string.h>
@@ -24,6 +26,19 @@ void wh_rule_flyteworkflow(const wh_ctx *c, wh_decision *d)
 		return;
 	if (!name)
 		name = "";
+	if (req->op == WS_ADM_UPDATE) {
+		const char *old = wh_map_str(ws_json_get(req->old_object, "metadata", "labels", NULL),
+					     "project");
+
+		if (!project && !old)
+			return;
+		if (!project) {
+			wh_deny(d, 403, "Forbidden",
+				"FlyteWorkflow '%s': this update removes its 'project' label '%.63s'",
+				name, old);
+			return;
+		}
+	}
 	if (!project)
 		wh_deny(d, 403, "Forbidden",
 			"FlyteWorkflow '%s' in namespace '%s' has no 'project' label: it must be '%s'",

@@ -27,7 +27,7 @@ static const struct {
 	 {"status", "finalize", NULL}, wh_rule_namespace},
 	{"", "Pod", WH_KIND_POD, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE), {"ephemeralcontainers", NULL},
 	 wh_rule_pod},
-	{"flyte.lyft.com", "FlyteWorkflow", WH_KIND_FLYTEWORKFLOW, OP(WS_ADM_CREATE), {NULL},
+	{"flyte.lyft.com", "FlyteWorkflow", WH_KIND_FLYTEWORKFLOW, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE), {NULL},
 	 wh_rule_flyteworkflow},
 	{"", "ResourceQuota", WH_KIND_RESOURCEQUOTA,
 	 OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE) | OP(WS_ADM_DELETE), {NULL}, wh_rule_quota},

@@ -450,6 +450,29 @@ def test_flyteworkflow_project_label(webhook):
     assert resp["allowed"]
 
 
+def test_flyteworkflow_update_keeps_the_project_label(webhook):
+    """An UPDATE (flytepropeller rewrites the whole object) may not move the
+    workflow to another project or drop its label; a workflow that never had
+    the label (made before the webhook) is not blocked by its own updates."""
+    old = workflow({"project": ID, "domain": "development"})
+    same = copy.deepcopy(old)
+    same["spec"]["nodes"] = {"n0": {}}
+    resp = webhook.review("/validate", review("FlyteWorkflow", same, "UPDATE", NS, old=old))
+    assert resp["allowed"]
+    for labels, needle in [({"project": "ws-other-001", "domain": "development"},
+                            "project='ws-other-001'"),
+                           ({"domain": "development"}, "removes its 'project' label")]:
+        new = copy.deepcopy(old)
+        new["metadata"]["labels"] = labels
+        resp = webhook.review("/validate", review("FlyteWorkflow", new, "UPDATE", NS, old=old))
+        assert not resp["allowed"], labels
+        assert needle in resp["status"]["message"]
+    legacy = workflow({"domain": "development"})
+    resp = webhook.review("/validate", review("FlyteWorkflow", copy.deepcopy(legacy), "UPDATE",
+                                              NS, old=legacy))
+    assert resp["allowed"]
+
+
 # ---- ResourceQuota -----------------------------------------------------------
 
 def quota(name="ws-demo-001-quota"):
