@@ -4,7 +4,7 @@
  * (FLYTE_DEFAULT_PROJECT, FLYTE_DEFAULT_DOMAIN, FLYTE_PLATFORM_URL when
  * configured) without touching the env it already has. A pod that points
  * at another workspace (its `project` label, its tenant labels, or its
- * FLYTE_DEFAULT_PROJECT) is refused, not corrected: silently moving a pod to
+ * FLYTE_* variables) is refused, not corrected: silently moving a pod to
  * another project would hide a mistake or an attempt to cross tenants. */
 #include "rule.h"
 
@@ -88,13 +88,31 @@ static cJSON *env_var(const char *name, const char *value)
 	return e;
 }
 
-/* One container: refuse a FLYTE_DEFAULT_PROJECT that is not the workspace,
- * add the variables it lacks. */
-static void container_env(const cJSON *ctr, const char *list, int index, const pod_ctx *pc,
-			  wh_decision *d)
+/* The value a container may give an injected variable, NULL when any
+ * literal will do. The project and, when configured, the platform URL are
+ * the webhook's own; the domain is the pod's (its label, or the namespace's
+ * for per-domain templates), else any domain of the platform. */
+static int env_allowed(const wh_ctx *c, const pod_ctx *pc, const cJSON *labels, size_t i,
+		       const char *v)
+{
+	if (i == 0)
+		return strcmp(v, pc->id) == 0;
+	if (i == 2)
+		return !pc->url || strcmp(v, pc->url) == 0;
+	if (c->p->ns_template.has_domain || wh_map_str(labels, "domain"))
+		return strcmp(v, pc->domain) == 0;
+	return ws_strlist_has(&c->p->domains, v);
+}
+
+/* One container: refuse an injected variable (FLYTE_DEFAULT_PROJECT,
+ * FLYTE_DEFAULT_DOMAIN, FLYTE_PLATFORM_URL) that points elsewhere or comes
+ * from valueFrom, add the ones it lacks. */
+static void container_env(const wh_ctx *c, const cJSON *labels, const cJSON *ctr,
+			  const char *list, int index, const pod_ctx *pc, wh_decision *d)
 {
 	const char *names[3] = {ENV_PROJECT, ENV_DOMAIN, ENV_URL};
 	const char *values[3] = {pc->id, pc->domain, pc->url};
+	const char *owner[3] = {"project", "domain", "Flyte Admin"};
 	const cJSON *env = ws_json_member(ctr, "env"), *e;
 	const char *cname = wh_map_str(ctr, "name");
 	int have[3] = {0, 0, pc->url == NULL};
@@ -106,21 +124,22 @@ static void container_env(const cJSON *ctr, const char *list, int index, const p
 	cJSON_ArrayForEach(e, (cJSON_IsArray(env) ? env : NULL)) {
 		const char *n = wh_map_str(e, "name"), *v = wh_map_str(e, "value");
 
-		for (i = 0; n && i < 3; i++)
-			if (strcmp(n, names[i]) == 0)
-				have[i] = 1;
-		if (!n || strcmp(n, ENV_PROJECT) != 0)
-			continue;
-		if (ws_json_member(e, "valueFrom"))
-			wh_deny(d, 403, "Forbidden",
-				"container '%s' of pod '%s' takes %s from valueFrom: in namespace '%s' "
-				"it must be the literal project '%s'",
-				cname, pc->pod, ENV_PROJECT, pc->ns, pc->id);
-		else if (!v || strcmp(v, pc->id) != 0)
-			wh_deny(d, 403, "Forbidden",
-				"container '%s' of pod '%s' sets %s='%.63s', another project: pods in "
-				"namespace '%s' belong to project '%s'",
-				cname, pc->pod, ENV_PROJECT, v ? v : "", pc->ns, pc->id);
+		for (i = 0; n && i < 3; i++) {
+			if (strcmp(n, names[i]) != 0)
+				continue;
+			have[i] = 1;
+			if (ws_json_member(e, "valueFrom"))
+				wh_deny(d, 403, "Forbidden",
+					"container '%s' of pod '%s' takes %s from valueFrom: in namespace "
+					"'%s' it must be a literal value",
+					cname, pc->pod, names[i], pc->ns);
+			else if (!v || !env_allowed(c, pc, labels, i, v))
+				wh_deny(d, 403, "Forbidden",
+					"container '%s' of pod '%s' sets %s='%.63s', another %s: pods in "
+					"namespace '%s' use '%s'",
+					cname, pc->pod, names[i], v ? v : "", owner[i], pc->ns,
+					values[i] ? values[i] : "");
+		}
 	}
 	snprintf(idx, sizeof(idx), "%d", index);
 	if (!cJSON_IsArray(env)) {
@@ -224,7 +243,7 @@ void wh_rule_pod(const wh_ctx *c, wh_decision *d)
 		i = 0;
 		cJSON_ArrayForEach(ctr, (cJSON_IsArray(list) ? list : NULL)) {
 			if (cJSON_IsObject(ctr) && !has_container(old, wh_map_str(ctr, "name")))
-				container_env(ctr, "ephemeralContainers", i, &pc, d);
+				container_env(c, labels, ctr, "ephemeralContainers", i, &pc, d);
 			i++;
 		}
 		return;
@@ -244,7 +263,7 @@ void wh_rule_pod(const wh_ctx *c, wh_decision *d)
 		i = 0;
 		cJSON_ArrayForEach(ctr, (cJSON_IsArray(list) ? list : NULL)) {
 			if (cJSON_IsObject(ctr))
-				container_env(ctr, lists[l], i, &pc, d);
+				container_env(c, labels, ctr, lists[l], i, &pc, d);
 			i++;
 		}
 	}

@@ -242,7 +242,7 @@ def test_pod_gets_flyte_env_and_tenant_labels(webhook):
         {"name": "sidecar", "image": "envoy", "env": [{"name": "A", "value": "1"}]},
         {"name": "pinned", "image": "x", "env": [
             {"name": "FLYTE_DEFAULT_DOMAIN", "value": "staging"},
-            {"name": "FLYTE_PLATFORM_URL", "value": "https://other.example.com"}]},
+            {"name": "FLYTE_PLATFORM_URL", "value": FLYTE_URL}]},
     ]
     init = [{"name": "setup", "image": "busybox"}]
     rev = review("Pod", pod_obj(NS, containers=containers, init=init), namespace=NS)
@@ -256,8 +256,38 @@ def test_pod_gets_flyte_env_and_tenant_labels(webhook):
     assert env_of(c[1]) == dict(want, A="1")
     assert c[1]["env"][0] == {"name": "A", "value": "1"}          # existing env untouched
     assert env_of(c[2]) == {"FLYTE_DEFAULT_PROJECT": ID, "FLYTE_DEFAULT_DOMAIN": "staging",
-                            "FLYTE_PLATFORM_URL": "https://other.example.com"}
+                            "FLYTE_PLATFORM_URL": FLYTE_URL}
     assert env_of(obj["spec"]["initContainers"][0]) == want
+
+
+def test_pod_may_not_point_injected_variables_elsewhere(webhook):
+    """Every variable the webhook injects is guarded, not only the project: the
+    domain must be the pod's (its label) or a platform domain, the platform URL
+    the configured one, and none may come from valueFrom."""
+    ref = {"configMapKeyRef": {"name": "c", "key": "k"}}
+    for labels, env, needle in [
+        ({}, [{"name": "FLYTE_PLATFORM_URL", "value": "https://evil.example.com"}],
+         "FLYTE_PLATFORM_URL='https://evil.example.com', another Flyte Admin"),
+        ({}, [{"name": "FLYTE_PLATFORM_URL", "valueFrom": ref}],
+         "takes FLYTE_PLATFORM_URL from valueFrom"),
+        ({}, [{"name": "FLYTE_DEFAULT_DOMAIN", "valueFrom": ref}],
+         "takes FLYTE_DEFAULT_DOMAIN from valueFrom"),
+        ({}, [{"name": "FLYTE_DEFAULT_DOMAIN", "value": "qa"}],
+         "FLYTE_DEFAULT_DOMAIN='qa', another domain"),
+        ({"domain": "production"}, [{"name": "FLYTE_DEFAULT_DOMAIN", "value": "staging"}],
+         "FLYTE_DEFAULT_DOMAIN='staging', another domain"),
+    ]:
+        containers = [{"name": "main", "image": "x", "env": env}]
+        pod = pod_obj(NS, labels=labels or None, containers=containers)
+        for path in ("/mutate", "/validate"):
+            resp = webhook.review(path, review("Pod", pod, namespace=NS))
+            assert not resp["allowed"], (env, path)
+            assert needle in resp["status"]["message"], resp["status"]["message"]
+    # the pod's own domain, spelt out, is fine
+    containers = [{"name": "main", "image": "x",
+                   "env": [{"name": "FLYTE_DEFAULT_DOMAIN", "value": "production"}]}]
+    pod = pod_obj(NS, labels={"domain": "production"}, containers=containers)
+    assert webhook.review("/mutate", review("Pod", pod, namespace=NS))["allowed"]
 
 
 def test_pod_domain_label_used(webhook):
