@@ -437,6 +437,27 @@ def test_pod_ephemeral_containers(webhook):
             in resp["status"]["message"]
 
 
+def test_pod_ephemeral_containers_many_names(webhook):
+    """Tens of thousands of ephemeral containers on both sides cost one sort,
+    not a comparison of every new name with every old one (quadratic: about
+    10 s of a worker for these 25k x 25k, which the short client timeout below
+    would not wait for)."""
+    n = 25000
+    labels = {"workspace-id": ID, "flyte.org/tenant": ID}
+    old = pod_obj(NS, labels=labels)
+    old["spec"]["ephemeralContainers"] = [{"name": "e%d" % i, "image": "b"} for i in range(n)]
+    new = copy.deepcopy(old)
+    new["spec"]["ephemeralContainers"] += [{"name": "n%d" % i, "image": "b"} for i in range(n)]
+    new["spec"]["ephemeralContainers"][n]["env"] = [
+        {"name": "FLYTE_DEFAULT_PROJECT", "value": "flytesnacks"}]
+    conn = webhook.connection(timeout=4)
+    resp = webhook.review("/validate", review("Pod", new, "UPDATE", NS, old=old,
+                                              sub="ephemeralcontainers"), conn=conn)
+    assert not resp["allowed"]
+    assert "container 'n0' of pod 'task' sets FLYTE_DEFAULT_PROJECT='flytesnacks'" \
+        in resp["status"]["message"]
+
+
 def test_pod_without_platform_url(start_webhook):
     w = start_webhook()  # no --flyte-endpoint
     resp = w.review("/mutate", review("Pod", pod_obj(NS), namespace=NS))
