@@ -123,6 +123,7 @@ static int run_edit(struct cli *cli, const char *id, struct edit *e)
 		printf("workspace/%s matches its record\n", id);
 		ws_record_release(&r);
 	}
+	e->platform = NULL; /* it pointed into this frame's session */
 	session_close(&s);
 	return rc;
 }
