@@ -200,6 +200,14 @@ static int is_json(const char *type)
 	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
+/* 1 when the client waits for "100 Continue" before sending its body. */
+static int expects_continue(struct MHD_Connection *con)
+{
+	const char *v = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+	return v && strcasecmp(v, "100-continue") == 0;
+}
+
 static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct conn *c,
 			     const char *url, const char *method, const char *version,
 			     void **req_cls)
@@ -218,10 +226,11 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct co
 	r->head = strcmp(method, "HEAD") == 0;
 	r->keep_alive = strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
 			!MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
-	if (len > DRAIN_MAX) {
+	if (len > DRAIN_MAX || (len > WS_ADMISSION_BODY_MAX && expects_continue(con))) {
 		char msg[96];
 
-		/* Not worth reading: answer now, MHD closes the connection after it. */
+		/* Not worth reading (or the client waits to be invited to send it):
+		 * answer now, MHD closes the connection after it. */
 		snprintf(msg, sizeof(msg), "request body is larger than %zu bytes",
 			 WS_ADMISSION_BODY_MAX);
 		return reply_status(s, con, c, 413, "RequestEntityTooLarge", msg, NULL);

@@ -152,6 +152,20 @@ def test_reply_then_close(webhook):
         assert f.read() == b""
 
 
+def test_expect_continue_with_an_oversize_body_gets_413_not_100(webhook):
+    """A client that announces a body over the cap and waits for 100 Continue
+    is answered 413 at once: it must not be invited to send megabytes."""
+    head = (b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % (4 * 1024 * 1024))
+    with raw_tls(webhook.port, webhook.ctx) as s:
+        s.sendall(head)
+        f = s.makefile("rb")
+        status, _, body = _read_reply(f)
+        assert status == 413, status
+        assert b"larger than" in body
+    assert_alive(webhook)
+
+
 # ---- bad input ---------------------------------------------------------------
 
 BAD_BODIES = [
