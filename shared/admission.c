@@ -6,6 +6,7 @@
 
 #include "base64.h"
 #include "json.h"
+#include "naming.h"
 
 
 #define BAD "BadRequest"
@@ -175,6 +176,7 @@ static int parse_request(const cJSON *rq, ws_admission_request *req, ws_err *err
 {
 	const cJSON *kind, *res, *user, *groups, *g, *dry;
 	const char *ignored;
+	ws_err uerr;
 
 	if (get_str(rq, "uid", "request", 1, &req->uid, err))
 		return -1;
@@ -183,6 +185,9 @@ static int parse_request(const cJSON *rq, ws_admission_request *req, ws_err *err
 	if (strlen(req->uid) > WS_ADMISSION_UID_MAX)
 		return ws_fail_http(err, 400, BAD, "request.uid is longer than %d characters",
 				    WS_ADMISSION_UID_MAX);
+	/* echoed back: bytes that are not UTF-8 would come back changed */
+	if (ws_check_utf8(req->uid, "request.uid", &uerr))
+		return ws_fail_http(err, 400, BAD, "%s", uerr.msg);
 
 	if (get_obj(rq, "kind", 1, &kind, err) ||
 	    get_str(kind, "group", "request.kind", 0, &req->group, err) ||
@@ -226,8 +231,15 @@ static int parse_request(const cJSON *rq, ws_admission_request *req, ws_err *err
 	return 0;
 }
 
-int ws_admission_parse(const char *body, size_t len, ws_admission_request *req, ws_err *err)
+size_t ws_admission_tree_bytes(const char *body, size_t len)
 {
+	return ws_json_doc_bound(body, len);
+}
+
+int ws_admission_parse(const char *body, size_t len, size_t tree_bytes,
+		       ws_admission_request *req, ws_err *err)
+{
+	ws_json_limits lim = {WS_ADMISSION_DEPTH_MAX, tree_bytes, 1};
 	const cJSON *rq;
 	ws_err perr;
 
@@ -237,7 +249,12 @@ int ws_admission_parse(const char *body, size_t len, ws_admission_request *req, 
 				    "request body is larger than %zu bytes", WS_ADMISSION_BODY_MAX);
 	if (len == 0)
 		return bad(err, "request body is empty: expected an AdmissionReview");
-	if (ws_json_doc_parse(&req->doc, body, len, WS_ADMISSION_DEPTH_MAX, &perr)) {
+	if (tree_bytes > WS_ADMISSION_TREE_MAX)
+		return ws_fail_http(err, 413, "RequestEntityTooLarge",
+				    "request body holds too many JSON values: parsed, it would take "
+				    "%zu MiB, over the webhook's %zu MiB",
+				    (tree_bytes + (1 << 20) - 1) >> 20, WS_ADMISSION_TREE_MAX >> 20);
+	if (ws_json_doc_parse_with(&req->doc, body, len, &lim, &perr)) {
 		if (perr.kind == WS_E_INTERNAL)
 			return ws_fail_http(err, 500, "InternalError", "%s", perr.msg);
 		return ws_fail_http(err, 400, BAD, "request body is %s%s",
@@ -312,13 +329,16 @@ int ws_admission_encode(const ws_admission_reply *r, ws_buf *out, ws_err *err)
 	return ws_buf_adds(out, "}}", err);
 }
 
-int ws_admission_encode_status(int code, const char *reason, const char *message, ws_buf *out,
-			       ws_err *err)
+int ws_admission_encode_status(int code, const char *reason, const char *message,
+			       unsigned retry_after, ws_buf *out, ws_err *err)
 {
 	if (ws_buf_adds(out, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
 			     "\"message\":", err) ||
 	    ws_json_quote(out, message, err) || ws_buf_adds(out, ",\"reason\":", err) ||
 	    ws_json_quote(out, reason, err))
+		return -1;
+	if (retry_after &&
+	    ws_buf_printf(out, err, ",\"details\":{\"retryAfterSeconds\":%u}", retry_after))
 		return -1;
 	return ws_buf_printf(out, err, ",\"code\":%d}", code);
 }

@@ -19,6 +19,10 @@
 
 /* kube-apiserver caps a webhook request at 3 MiB; so do we. */
 #define WS_ADMISSION_BODY_MAX ((size_t)3 << 20)
+/* The parsed tree of one review may take at most this much (about 64 bytes
+ * per JSON value plus its strings): a 3 MiB review of small values would
+ * otherwise take 100 MiB. A realistic review takes 4 to 8 times its text. */
+#define WS_ADMISSION_TREE_MAX ((size_t)16 << 20)
 /* Deeper JSON is refused (a Pod spec is about 12 deep). */
 #define WS_ADMISSION_DEPTH_MAX 256
 /* The uid is echoed in the reply; Kubernetes sends a 36-character UUID. */
@@ -50,12 +54,21 @@ typedef struct ws_admission_request {
 	int dry_run;
 } ws_admission_request;
 
-/* Decode len bytes (need not be NUL-terminated). On failure req is empty
- * and err is an HTTP error (ws_err_is_http(err, 400) or 413; 500 when out
- * of memory) whose message says what is wrong: not JSON, nested too deep,
- * not an admission.k8s.io/v1 AdmissionReview, a missing or mistyped
- * request field. */
-int ws_admission_parse(const char *body, size_t len, ws_admission_request *req, ws_err *err);
+/* The most the parsed tree of this body can take (ws_json_doc_bound): what
+ * a caller holding many reviews at once budgets before parsing one. */
+size_t ws_admission_tree_bytes(const char *body, size_t len);
+
+/* Decode len bytes (need not be NUL-terminated) into a tree of at most
+ * tree_bytes (from ws_admission_tree_bytes; over WS_ADMISSION_TREE_MAX is
+ * refused with 413 before any parsing). The JSON is read as Go's decoder
+ * in kube-apiserver would write it: a repeated key in an object, or text
+ * after the document, is refused rather than read one of two ways. On
+ * failure req is empty and err is an HTTP error (ws_err_is_http(err, 400)
+ * or 413; 500 when out of memory) whose message says what is wrong: not
+ * JSON, nested too deep, not an admission.k8s.io/v1 AdmissionReview, a
+ * missing or mistyped request field, a uid that is not UTF-8. */
+int ws_admission_parse(const char *body, size_t len, size_t tree_bytes,
+		       ws_admission_request *req, ws_err *err);
 void ws_admission_release(ws_admission_request *req);
 
 /* 1 when userInfo.groups contains group. */
@@ -81,8 +94,10 @@ typedef struct ws_admission_reply {
 int ws_admission_encode(const ws_admission_reply *r, ws_buf *out, ws_err *err);
 
 /* Append a v1 Status {"kind":"Status",...,"code":code} for replies that are
- * not AdmissionReviews (400, 404, 405, 413, 415). */
-int ws_admission_encode_status(int code, const char *reason, const char *message, ws_buf *out,
-			       ws_err *err);
+ * not AdmissionReviews (400, 404, 405, 413, 415, 429); retry_after (non-zero)
+ * adds details.retryAfterSeconds, which kube-apiserver's webhook client
+ * reads as "retry after that delay". */
+int ws_admission_encode_status(int code, const char *reason, const char *message,
+			       unsigned retry_after, ws_buf *out, ws_err *err);
 
 #endif

@@ -26,7 +26,8 @@ typedef struct parser {
 	const unsigned char *s;
 	size_t len, off;
 	int depth, max_depth;
-	size_t next_block;
+	int strict;           /* refuse duplicate keys (and, in ws_json_doc_parse, trailing text) */
+	size_t next_block;    /* 0: the arena may not grow (a cap was given) */
 	ws_json_doc *doc;
 	const char *oom;      /* set when an allocation failed */
 	int nul;              /* the last string parsed holds a NUL */
@@ -36,13 +37,18 @@ typedef struct parser {
 static void *take_block(parser *p, size_t n)
 {
 	size_t size = n > p->next_block ? n : p->next_block;
-	struct ws_json_block *b = malloc(sizeof(*b) + size);
+	struct ws_json_block *b;
 
+	if (!p->next_block && p->doc->blocks) {
+		p->doc->too_big = 1;
+		return NULL;
+	}
+	b = malloc(sizeof(*b) + size);
 	if (!b) {
 		p->oom = "out of memory";
 		return NULL;
 	}
-	if (p->next_block < BLOCK_MAX)
+	if (p->next_block && p->next_block < BLOCK_MAX)
 		p->next_block *= 2;
 	b->next = p->doc->blocks;
 	b->size = size;
@@ -285,11 +291,51 @@ static int parse_number(parser *p, cJSON *item)
 
 static int parse_value(parser *p, cJSON *item);
 
+static int key_order(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1 when two members of the object starting at head have the same key:
+ * pairwise for a few, through one sort for many. Keys holding a NUL are
+ * left out (read cut, they could seem to repeat another): a reader that
+ * cares refuses them as such (WS_JSON_NUL_KEY). */
+static int duplicate_key(parser *p, const cJSON *head, size_t n)
+{
+	const cJSON *a, *b;
+	const char **keys;
+	size_t i;
+	int dup = 0;
+
+	if (n <= 16) {
+		for (a = head; a; a = a->next)
+			for (b = a->next; b && !(a->type & WS_JSON_NUL_KEY); b = b->next)
+				if (!(b->type & WS_JSON_NUL_KEY) && strcmp(a->string, b->string) == 0)
+					return 1;
+		return 0;
+	}
+	keys = malloc(n * sizeof(*keys));
+	if (!keys) {
+		p->oom = "out of memory";
+		return 1;
+	}
+	for (i = 0, a = head; a; a = a->next)
+		if (!(a->type & WS_JSON_NUL_KEY))
+			keys[i++] = a->string;
+	n = i;
+	qsort(keys, n, sizeof(*keys), key_order);
+	for (i = 1; i < n && !dup; i++)
+		dup = strcmp(keys[i - 1], keys[i]) == 0;
+	free(keys);
+	return dup;
+}
+
 /* The members of an array (keys NULL) or object, after its opening bracket. */
 static int parse_members(parser *p, cJSON *item, int object)
 {
 	const unsigned char close = object ? '}' : ']';
 	cJSON *head = NULL, *tail = NULL;
+	size_t members = 0;
 	int key_nul;
 
 	if (p->depth >= p->max_depth) {
@@ -312,6 +358,7 @@ static int parse_members(parser *p, cJSON *item, int object)
 				head = n;
 			}
 			tail = n;
+			members++;
 			key_nul = 0;
 			if (object) {
 				if (parse_string(p, &n->string))
@@ -337,6 +384,10 @@ static int parse_members(parser *p, cJSON *item, int object)
 		if (!at(p, close))
 			return -1;
 		head->prev = tail;
+		if (object && p->strict && duplicate_key(p, head, members)) {
+			p->doc->duplicate = !p->oom;
+			return -1;
+		}
 	}
 	p->off++;
 	p->depth--;
@@ -389,28 +440,80 @@ static int parse_value(parser *p, cJSON *item)
 	}
 }
 
-int ws_json_doc_parse(ws_json_doc *doc, const char *data, size_t len, int max_depth, ws_err *err)
+size_t ws_json_doc_bound(const char *data, size_t len)
 {
-	parser p = {(const unsigned char *)data, len, 0, 0, max_depth, 0, doc, NULL};
-	int too_deep;
+	const unsigned char *s = (const unsigned char *)data;
+	size_t values = 1, i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i++];
+
+		if (c == '"') {
+			while (i < len && s[i] != '"')
+				i += s[i] == '\\' ? 2 : 1;
+			i++;
+		} else if (c == ',' || c == '[' || c == '{') {
+			values++;
+		}
+	}
+	/* per value: its node, the padding before the next node, and the NULs
+	 * of its key and string; the text of every string and long number is
+	 * copied at most once */
+	return values * (sizeof(cJSON) + sizeof(void *) + 2) + len;
+}
+
+int ws_json_doc_parse_with(ws_json_doc *doc, const char *data, size_t len,
+			   const ws_json_limits *lim, ws_err *err)
+{
+	parser p = {(const unsigned char *)data, len, 0, 0, lim->max_depth, lim->strict, 0, doc,
+		    NULL, 0};
+	int too_deep, too_big, duplicate;
 
 	memset(doc, 0, sizeof(*doc));
-	p.next_block = len < BLOCK_MIN / 6 ? BLOCK_MIN : len * 6 < BLOCK_MAX ? len * 6 : BLOCK_MAX;
+	if (!lim->max_bytes)
+		p.next_block = len < BLOCK_MIN / 6 ? BLOCK_MIN : len * 6 < BLOCK_MAX ? len * 6
+										 : BLOCK_MAX;
+	else if (!take_block(&p, lim->max_bytes))
+		goto fail;
+	else
+		doc->blocks->used = 0;
 	if (len >= 5 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
 		p.off = 3;
 	skip_ws(&p);
-	if (len && (doc->root = new_node(&p)) && parse_value(&p, doc->root) == 0)
-		return 0;
+	if (len && (doc->root = new_node(&p)) && parse_value(&p, doc->root) == 0) {
+		skip_ws(&p);
+		if (!p.strict || p.off == len)
+			return 0;
+		doc->trailing = 1;
+	}
+fail:
 	if (p.oom)
 		ws_fail(err, WS_E_INTERNAL, "%s", p.oom);
 	else if (doc->too_deep)
-		ws_fail(err, WS_E_INVALID, "nested deeper than %d levels", max_depth);
+		ws_fail(err, WS_E_INVALID, "nested deeper than %d levels", lim->max_depth);
+	else if (doc->too_big)
+		ws_fail(err, WS_E_INVALID, "its tree would take more than %zu bytes", lim->max_bytes);
+	else if (doc->duplicate)
+		ws_fail(err, WS_E_INVALID, "an object has a duplicate key (before byte %zu)", p.off);
+	else if (doc->trailing)
+		ws_fail(err, WS_E_INVALID, "text after the JSON value at byte %zu", p.off);
 	else
 		ws_fail(err, WS_E_INVALID, "invalid JSON at byte %zu", p.off < len ? p.off : len);
 	too_deep = doc->too_deep;
+	too_big = doc->too_big;
+	duplicate = doc->duplicate;
 	ws_json_doc_release(doc);
 	doc->too_deep = too_deep;
+	doc->too_big = too_big;
+	doc->duplicate = duplicate;
 	return -1;
+}
+
+int ws_json_doc_parse(ws_json_doc *doc, const char *data, size_t len, int max_depth, ws_err *err)
+{
+	ws_json_limits lim = {max_depth, 0, 0};
+
+	return ws_json_doc_parse_with(doc, data, len, &lim, err);
 }
 
 void ws_json_doc_release(ws_json_doc *doc)
@@ -421,6 +524,5 @@ void ws_json_doc_release(ws_json_doc *doc)
 		doc->blocks = b->next;
 		free(b);
 	}
-	doc->root = NULL;
-	doc->too_deep = 0;
+	memset(doc, 0, sizeof(*doc));
 }

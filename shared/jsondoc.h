@@ -33,6 +33,9 @@
 typedef struct ws_json_doc {
 	cJSON *root;
 	int too_deep;              /* after a failure: the nesting cap was hit */
+	int too_big;               /* after a failure: the arena cap (max_bytes) was hit */
+	int duplicate;             /* after a failure (strict): an object repeats a key */
+	int trailing;              /* after a failure (strict): text follows the value */
 	int nul;                   /* some key or string holds a NUL (see above) */
 	struct ws_json_block *blocks;
 } ws_json_doc;
@@ -42,6 +45,25 @@ typedef struct ws_json_doc {
  * where the text stops being JSON ("invalid JSON at byte 12") or that it
  * is nested too deep ("nested deeper than 256 levels", doc->too_deep). */
 int ws_json_doc_parse(ws_json_doc *doc, const char *data, size_t len, int max_depth, ws_err *err);
+
+/* The same with limits for input from an untrusted peer. max_bytes (0: no
+ * cap) is allocated up front as the arena's one block, and the parse fails
+ * (too_big) when the tree needs more; ws_json_doc_bound gives a cap the
+ * tree of len bytes never exceeds. strict refuses what Go's decoder reads
+ * differently: an object with a repeated key (cJSON finds the first, Go
+ * keeps the last) and any text after the value but white space. */
+typedef struct ws_json_limits {
+	int max_depth;
+	size_t max_bytes;
+	int strict;
+} ws_json_limits;
+
+int ws_json_doc_parse_with(ws_json_doc *doc, const char *data, size_t len,
+			   const ws_json_limits *lim, ws_err *err);
+
+/* An upper bound on the arena bytes the tree of this text takes, from one
+ * pass that counts its values: about 74 bytes per value plus the text. */
+size_t ws_json_doc_bound(const char *data, size_t len);
 void ws_json_doc_release(ws_json_doc *doc);
 
 #endif

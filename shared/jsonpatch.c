@@ -8,11 +8,10 @@
 
 #define POINTER_MAX 1024
 /* A patch is part of a reply, which kube-apiserver caps far below this. */
-#define PATCH_MAX ((size_t)16 << 20)
 
 void ws_patch_init(ws_patch *p)
 {
-	ws_buf_init(&p->text, PATCH_MAX);
+	ws_buf_init(&p->text, WS_PATCH_MAX);
 	p->count = 0;
 }
 

@@ -14,6 +14,10 @@
 #include "buf.h"
 #include "error.h"
 
+/* A patch longer than this fails its op (WS_E_INVALID): base64-encoded in a
+ * reply it is a third longer, and kube-apiserver's own request cap is 3 MiB. */
+#define WS_PATCH_MAX ((size_t)2 << 20)
+
 typedef struct ws_patch {
 	ws_buf text;  /* "[{...},...]", empty before the first op */
 	size_t count;

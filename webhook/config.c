@@ -28,10 +28,15 @@ static const char usage[] =
 	"                              ECDHE with AES-GCM or ChaCha20-Poly1305)\n"
 	"  --threads N                 worker threads (default: number of CPUs)\n"
 	"  --max-connections N         concurrent connections (default 1024)\n"
+	"  --max-connections-per-client N\n"
+	"                              concurrent connections from one IP address (default 256)\n"
+	"  --max-review-memory MIB     memory for the reviews in flight: bodies, their parsed\n"
+	"                              trees, replies (default 32); past it, 429 and Retry-After\n"
 	"  --idle-timeout SECONDS      close connections idle this long (default 95: longer than\n"
 	"                              kube-apiserver's 90 s, so the client closes first)\n"
 	"  --read-timeout SECONDS      longest time for a whole request to arrive, from its first\n"
-	"                              byte (or the TLS handshake's) (default 10; 0: no limit)\n"
+	"                              byte, and for a new connection's TLS handshake and first\n"
+	"                              request, from its accept (default 10; 0: no limit)\n"
 	"  --shutdown-delay SECONDS    after SIGTERM, keep accepting and serving connections this\n"
 	"                              long with /readyz 503 and Connection: close, then drain\n"
 	"                              (default 0; a second signal skips it)\n"
@@ -54,7 +59,7 @@ static const char usage[] =
 
 enum {
 	O_LISTEN = 256, O_CERT, O_KEY, O_PRIO, O_THREADS, O_MAXCONN, O_IDLE, O_SHUTDOWN,
-	O_READ, O_DELAY,
+	O_READ, O_DELAY, O_PERCLIENT, O_MEMORY,
 	O_CONFIG, O_TEMPLATE, O_DOMAIN, O_DEFDOMAIN, O_DEFTIER, O_ENDPOINT, O_QUOTA, O_HELP,
 	O_VERSION
 };
@@ -66,6 +71,8 @@ static const struct option options[] = {
 	{"tls-priorities", required_argument, NULL, O_PRIO},
 	{"threads", required_argument, NULL, O_THREADS},
 	{"max-connections", required_argument, NULL, O_MAXCONN},
+	{"max-connections-per-client", required_argument, NULL, O_PERCLIENT},
+	{"max-review-memory", required_argument, NULL, O_MEMORY},
 	{"idle-timeout", required_argument, NULL, O_IDLE},
 	{"shutdown-timeout", required_argument, NULL, O_SHUTDOWN},
 	{"read-timeout", required_argument, NULL, O_READ},
@@ -166,6 +173,8 @@ int wh_config_parse(wh_config *cfg, int argc, char **argv, FILE *out, ws_err *er
 	if (cfg->threads > 256)
 		cfg->threads = 256;
 	cfg->max_connections = 1024;
+	cfg->max_per_client = 256;
+	cfg->review_memory_mib = 32;
 	cfg->idle_timeout = 95;
 	cfg->read_timeout = 10;
 	cfg->shutdown_timeout = 25;
@@ -194,6 +203,16 @@ int wh_config_parse(wh_config *cfg, int argc, char **argv, FILE *out, ws_err *er
 			break;
 		case O_MAXCONN:
 			if (parse_uint("max-connections", optarg, 1, 65536, &cfg->max_connections, err))
+				goto out;
+			break;
+		case O_PERCLIENT:
+			if (parse_uint("max-connections-per-client", optarg, 1, 65536,
+				       &cfg->max_per_client, err))
+				goto out;
+			break;
+		case O_MEMORY:
+			if (parse_uint("max-review-memory", optarg, 4, 65536, &cfg->review_memory_mib,
+				       err))
 				goto out;
 			break;
 		case O_IDLE:

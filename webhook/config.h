@@ -25,6 +25,8 @@ typedef struct wh_config {
 	const char *priorities;
 	unsigned int threads;      /* default: online CPUs */
 	unsigned int max_connections;
+	unsigned int max_per_client;   /* connections from one IP address */
+	unsigned int review_memory_mib; /* budget.h's cap */
 	unsigned int idle_timeout; /* seconds */
 	unsigned int read_timeout;     /* seconds for a whole request to arrive; 0: no limit */
 	unsigned int shutdown_timeout;

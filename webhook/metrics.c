@@ -3,6 +3,8 @@
 
 #include <stdatomic.h>
 
+#include "budget.h"
+
 #define NMODE 2
 #define NOP 4
 #define NBUCKET 12
@@ -11,7 +13,7 @@ static const double bucket_le[NBUCKET] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025
 					  0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
 static const char *const mode_names[NMODE] = {"mutate", "validate"};
 static const char *const op_names[NOP] = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
-static const int error_codes[] = {400, 404, 405, 413, 415, 431, 500};
+static const int error_codes[] = {400, 404, 405, 413, 415, 429, 431, 500};
 #define NERR (sizeof(error_codes) / sizeof(error_codes[0]))
 
 static atomic_ulong requests[NMODE][WH_KIND_COUNT][NOP][WH_OUTCOME_COUNT];
@@ -21,6 +23,7 @@ static atomic_ulong sum_us[NMODE];
 static atomic_ulong http_errors[NERR];
 static atomic_long in_flight;
 static atomic_ulong timed_out;
+static atomic_ulong refused;
 static atomic_llong cert_not_after;
 static atomic_ulong cert_reloads[2];
 
@@ -52,6 +55,11 @@ void wh_metrics_http_error(int code)
 void wh_metrics_connection_timed_out(void)
 {
 	atomic_fetch_add_explicit(&timed_out, 1, memory_order_relaxed);
+}
+
+unsigned long wh_metrics_connection_refused(void)
+{
+	return atomic_fetch_add_explicit(&refused, 1, memory_order_relaxed) + 1;
 }
 
 void wh_metrics_in_flight(int delta)
@@ -154,6 +162,14 @@ int wh_metrics_render(ws_buf *o, ws_err *err)
 		"request did not arrive within --read-timeout.\n"
 		"# TYPE workspace_webhook_connections_timed_out_total counter\n"
 		"workspace_webhook_connections_timed_out_total %lu\n"
+		"# HELP workspace_webhook_connections_refused_total Connections closed at accept: "
+		"--max-connections or --max-connections-per-client reached.\n"
+		"# TYPE workspace_webhook_connections_refused_total counter\n"
+		"workspace_webhook_connections_refused_total %lu\n"
+		"# HELP workspace_webhook_review_memory_bytes Memory held for reviews in flight "
+		"(bodies, parsed trees, replies), capped by --max-review-memory.\n"
+		"# TYPE workspace_webhook_review_memory_bytes gauge\n"
+		"workspace_webhook_review_memory_bytes %zu\n"
 		"# HELP workspace_webhook_certificate_expiry_timestamp_seconds notAfter of the serving "
 		"certificate in use.\n"
 		"# TYPE workspace_webhook_certificate_expiry_timestamp_seconds gauge\n"
@@ -163,5 +179,5 @@ int wh_metrics_render(ws_buf *o, ws_err *err)
 		"# TYPE workspace_webhook_certificate_reloads_total counter\n"
 		"workspace_webhook_certificate_reloads_total{result=\"success\"} %lu\n"
 		"workspace_webhook_certificate_reloads_total{result=\"failure\"} %lu\n",
-		LOAD(in_flight), LOAD(timed_out), LOAD(cert_not_after), LOAD(cert_reloads[0]), LOAD(cert_reloads[1]));
+		LOAD(in_flight), LOAD(timed_out), LOAD(refused), wh_budget_held(), LOAD(cert_not_after), LOAD(cert_reloads[0]), LOAD(cert_reloads[1]));
 }

@@ -137,6 +137,19 @@ static void warn_replaced(wh_decision *d, const char *what, const char *key, con
 	wh_warn(d, "%s%s')", head, clip_value(was, room, old, sizeof(old)));
 }
 
+/* A patch that outgrew its cap is the object's doing (thousands of
+ * containers, say): a 413 the user can act on, not an internal error. */
+static void patch_failed(wh_decision *d, const ws_err *err)
+{
+	if (err->kind == WS_E_INVALID)
+		wh_deny(d, 413, "RequestEntityTooLarge",
+			"the webhook's changes to this object would make a JSON patch over %zu MiB "
+			"(too many containers or entries to mutate)",
+			WS_PATCH_MAX >> 20);
+	else
+		wh_deny(d, 500, "InternalError", "internal error: %s", err->msg);
+}
+
 void wh_put_map(wh_decision *d, const cJSON *current, const char *const *tokens, size_t n,
 		const cJSON *want, const char *what)
 {
@@ -164,7 +177,7 @@ void wh_put_map(wh_decision *d, const cJSON *current, const char *const *tokens,
 		warn_replaced(d, what, w->string, w->valuestring, was);
 	}
 	if (ws_patch_put_keys(&d->patch, current, tokens, n, want, &err))
-		wh_deny(d, 500, "InternalError", "internal error: %s", err.msg);
+		patch_failed(d, &err);
 }
 
 void wh_patch_add(wh_decision *d, const char *const *tokens, size_t n, cJSON *value,
@@ -181,7 +194,7 @@ void wh_patch_add(wh_decision *d, const char *const *tokens, size_t n, cJSON *va
 	need(d, fmt, ap);
 	va_end(ap);
 	if (ws_patch_op(&d->patch, "add", tokens, n, value, &err))
-		wh_deny(d, 500, "InternalError", "internal error: %s", err.msg);
+		patch_failed(d, &err);
 }
 
 enum ws_ns_kind wh_classify(const ws_platform *p, const char *ns, char id[WS_NAME_BUF],
@@ -255,4 +268,24 @@ void wh_decide(const ws_platform *p, enum wh_mode mode, const ws_admission_reque
 void wh_decision_release(wh_decision *d)
 {
 	ws_patch_release(&d->patch);
+}
+
+int wh_reply_encode(const ws_admission_request *req, const wh_decision *d, ws_buf *out,
+		    ws_err *err)
+{
+	const char *warnings[WH_WARN_MAX];
+	ws_admission_reply rep = {0};
+	size_t i;
+
+	for (i = 0; i < d->nwarnings; i++)
+		warnings[i] = d->warnings[i];
+	rep.uid = req->uid;
+	rep.allowed = d->outcome != WH_DENIED;
+	rep.code = d->code;
+	rep.reason = d->reason;
+	rep.message = d->message;
+	rep.patch = d->outcome == WH_PATCHED ? ws_patch_text(&d->patch) : NULL;
+	rep.warnings = warnings;
+	rep.nwarnings = d->nwarnings;
+	return ws_admission_encode(&rep, out, err);
 }

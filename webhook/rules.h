@@ -50,6 +50,11 @@ void wh_decide(const ws_platform *p, enum wh_mode mode, const ws_admission_reque
 	       wh_decision *d);
 void wh_decision_release(wh_decision *d);
 
+/* Append the AdmissionReview reply to decision d on req: what the server
+ * sends (and the fuzz target checks). */
+int wh_reply_encode(const ws_admission_request *req, const wh_decision *d, ws_buf *out,
+		    ws_err *err);
+
 /* "Namespace", "Pod", "FlyteWorkflow", "ResourceQuota", "other" */
 const char *wh_kind_name(enum wh_kind k);
 /* "allowed", "patched", "denied" */

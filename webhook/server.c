@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "admission.h"
+#include "budget.h"
 #include "log.h"
 #include "metrics.h"
 #include "rules.h"
@@ -24,7 +25,8 @@
 /* A body over the cap is read and dropped up to this size so the client
  * gets its 413 on a healthy connection; beyond it the connection is cut. */
 #define DRAIN_MAX (4 * WS_ADMISSION_BODY_MAX)
-#define REPLY_MAX ((size_t)16 << 20)
+/* the largest patch, base64-encoded, and the rest of the review */
+#define REPLY_MAX (WS_PATCH_MAX / 3 * 4 + ((size_t)64 << 10))
 #define LOG_LINE_MAX ((size_t)16 << 10)
 /* libmicrohttpd's per-connection pool (request headers, the body's chunks,
  * reply headers), zeroed whole for every request: kube-apiserver's headers
@@ -71,6 +73,8 @@ struct req {
 	int head;           /* a HEAD request: the reply has no body on the wire */
 	int keep_alive;     /* HTTP/1.1 without a Connection header: the connection stays open */
 	int complete;       /* the whole request is in: the reply is not an early one */
+	size_t held;        /* bytes held in the review budget (budget.h) */
+	unsigned retry_after; /* with a 429: seconds */
 };
 
 /* One connection. Its buffers are reused by its requests (HTTP/1.1 answers
@@ -86,7 +90,9 @@ struct conn {
 	wh_tlsio io;
 };
 
-#define KEEP_MAX ((size_t)64 << 10)
+/* A typical review (1-4 KiB) and its reply fit: an idle connection keeps at
+ * most 2 * KEEP_MAX (1,024 connections: 16 MiB). */
+#define KEEP_MAX ((size_t)8 << 10)
 
 static long elapsed_us(const struct timespec *since)
 {
@@ -127,6 +133,8 @@ static enum MHD_Result reply(wh_server *s, struct MHD_Connection *con, struct co
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (c->req.retry_after)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	if (draining)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(con, code, r);
@@ -171,9 +179,25 @@ static enum MHD_Result reply_status(wh_server *s, struct MHD_Connection *con, st
 	wh_log_refused(&c->log, c->req.method, c->req.url, code, reason, message, remote);
 	wh_metrics_http_error(code);
 	ws_buf_reset(&c->reply);
-	if (ws_admission_encode_status(code, reason, message, &c->reply, NULL))
+	if (ws_admission_encode_status(code, reason, message, c->req.retry_after, &c->reply, NULL))
 		return MHD_NO;
 	return reply(s, con, c, (unsigned int)code, "application/json", allow);
+}
+
+/* Hold n more bytes of the review budget for this request; when they do not
+ * fit, the request is to be answered 429 (-1). */
+static int hold(struct req *r, size_t n, const char *what)
+{
+	if (wh_budget_take(n) == 0) {
+		r->held += n;
+		return 0;
+	}
+	r->retry_after = 1;
+	snprintf(r->message, sizeof(r->message),
+		 "the webhook is holding its %zu MiB for reviews in flight (--max-review-memory); "
+		 "%s does not fit now: retry",
+		 wh_budget_cap() >> 20, what);
+	return -1;
 }
 
 static void refuse(struct req *r, int code, const char *reason, const char *allow,
@@ -200,6 +224,41 @@ static int is_json(const char *type)
 	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
+/* Counts the headers named cls[0] (case-insensitively) into cls[1]. */
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	const char **want = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, want[0]) == 0)
+		want[1]++;
+	return MHD_YES;
+}
+
+static unsigned headers_named(struct MHD_Connection *con, const char *name)
+{
+	const char *want[2] = {name, NULL};
+
+	MHD_get_connection_values(con, MHD_HEADER_KIND, count_header, want);
+	return (unsigned)(uintptr_t)want[1];
+}
+
+/* A body whose length two readers could read differently (RFC 9112 6.3):
+ * more than one Content-Length, or one with Transfer-Encoding. Refused
+ * before the body is read; the connection is closed after the reply. */
+static const char *ambiguous_framing(struct MHD_Connection *con)
+{
+	unsigned lengths = headers_named(con, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (lengths > 1)
+		return "the request has more than one Content-Length header";
+	if (lengths && headers_named(con, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return "the request has both Content-Length and Transfer-Encoding headers";
+	return NULL;
+}
+
 /* 1 when the client waits for "100 Continue" before sending its body. */
 static int expects_continue(struct MHD_Connection *con)
 {
@@ -218,6 +277,7 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct co
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
 	unsigned long long len = clen ? strtoull(clen, NULL, 10) : 0;
 	struct req *r = &c->req;
+	const char *framing;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
@@ -235,6 +295,8 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct co
 			 WS_ADMISSION_BODY_MAX);
 		return reply_status(s, con, c, 413, "RequestEntityTooLarge", msg, NULL);
 	}
+	if ((framing = ambiguous_framing(con)) != NULL)
+		return reply_status(s, con, c, 400, "BadRequest", framing, NULL);
 	*req_cls = r;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	ws_buf_reset(&c->body);
@@ -265,6 +327,9 @@ static enum MHD_Result begin(wh_server *s, struct MHD_Connection *con, struct co
 	else if (len > WS_ADMISSION_BODY_MAX)
 		refuse(r, 413, "RequestEntityTooLarge", NULL, "request body is larger than %zu bytes",
 		       WS_ADMISSION_BODY_MAX);
+	else if (len && hold(r, (size_t)len, "its body"))
+		/* not read: answered at once, and MHD closes the connection */
+		return reply_status(s, con, c, 429, "TooManyRequests", r->message, NULL);
 	return MHD_YES;
 }
 
@@ -274,6 +339,9 @@ static enum MHD_Result absorb(struct conn *c, const char *data, size_t *size)
 	size_t n = *size;
 
 	*size = 0;
+	/* a chunked body (no Content-Length) is held as it grows */
+	if (!r->status && c->body.len + n > r->held && hold(r, c->body.len + n - r->held, "its body"))
+		refuse(r, 429, "TooManyRequests", NULL, "%s", r->message);
 	if (!r->status && ws_buf_add(&c->body, data, n, NULL) == 0)
 		return MHD_YES;
 	if (!r->status) {
@@ -288,30 +356,20 @@ static enum MHD_Result absorb(struct conn *c, const char *data, size_t *size)
 static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct conn *c)
 {
 	enum wh_mode mode = c->req.route == R_MUTATE ? WH_MUTATE : WH_VALIDATE;
-	const char *warnings[WH_WARN_MAX];
+	size_t tree = ws_admission_tree_bytes(c->body.data, c->body.len);
 	ws_admission_request req;
-	ws_admission_reply rep = {0};
 	enum MHD_Result ret;
 	wh_decision d;
 	ws_err err;
-	size_t i;
 	long us;
 
-	if (ws_admission_parse(c->body.data, c->body.len, &req, &err))
+	if (tree <= WS_ADMISSION_TREE_MAX && hold(&c->req, tree, "its parsed tree"))
+		return reply_status(s, con, c, 429, "TooManyRequests", c->req.message, NULL);
+	if (ws_admission_parse(c->body.data, c->body.len, tree, &req, &err))
 		return reply_status(s, con, c, err.code, err.reason, err.msg, NULL);
 	wh_decide(&s->cfg->platform, mode, &req, &d);
-	for (i = 0; i < d.nwarnings; i++)
-		warnings[i] = d.warnings[i];
-	rep.uid = req.uid;
-	rep.allowed = d.outcome != WH_DENIED;
-	rep.code = d.code;
-	rep.reason = d.reason;
-	rep.message = d.message;
-	rep.patch = d.outcome == WH_PATCHED ? ws_patch_text(&d.patch) : NULL;
-	rep.warnings = warnings;
-	rep.nwarnings = d.nwarnings;
 	ws_buf_reset(&c->reply);
-	if (ws_admission_encode(&rep, &c->reply, &err)) {
+	if (wh_reply_encode(&req, &d, &c->reply, &err)) {
 		ret = reply_status(s, con, c, 500, "InternalError", err.msg, NULL);
 		goto out;
 	}
@@ -322,6 +380,11 @@ static enum MHD_Result admit(wh_server *s, struct MHD_Connection *con, struct co
 out:
 	wh_decision_release(&d);
 	ws_admission_release(&req);
+	/* the tree is gone; the reply stays until it is sent */
+	wh_budget_give(tree);
+	c->req.held -= tree;
+	wh_budget_force(c->reply.len);
+	c->req.held += c->reply.len;
 	return ret;
 }
 
@@ -377,6 +440,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 	return finish(s, con, c);
 }
 
+static void release_held(struct req *r)
+{
+	wh_budget_give(r->held);
+	r->held = 0;
+}
+
 static void trim(ws_buf *b)
 {
 	if (b->cap > KEEP_MAX)
@@ -399,6 +468,7 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
 	if (c->req.counted)
 		wh_metrics_in_flight(-1);
 	c->req.counted = 0;
+	release_held(&c->req);
 	trim(&c->body);
 	trim(&c->reply);
 	*req_cls = NULL;
@@ -456,6 +526,7 @@ static void connection(void *cls, struct MHD_Connection *con, void **socket_cont
 	}
 	if (c) {
 		closed(con, c, s->cfg);
+		release_held(&c->req);
 		ws_buf_release(&c->body);
 		ws_buf_release(&c->reply);
 		ws_buf_release(&c->log);
@@ -467,6 +538,27 @@ static void connection(void *cls, struct MHD_Connection *con, void **socket_cont
 static int starts(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A connection closed at accept by a limit: counted, and logged at most
+ * every 10 s (a flood would otherwise write a line per connection). */
+static void connection_refused(void)
+{
+	static atomic_long last_log = -10;
+	static atomic_ulong logged;
+	unsigned long total = wh_metrics_connection_refused();
+	struct timespec now;
+	long then;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	then = atomic_load_explicit(&last_log, memory_order_relaxed);
+	if (now.tv_sec - then < 10 ||
+	    !atomic_compare_exchange_strong(&last_log, &then, (long)now.tv_sec))
+		return;
+	wh_log("warn",
+	       "refused %lu connections at accept since the last such line: --max-connections or "
+	       "--max-connections-per-client reached",
+	       total - atomic_exchange(&logged, total));
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -491,6 +583,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 			return;
 		}
 		goto out;
+	}
+	if (starts(fmt, "Server reached connection limit")) {
+		connection_refused();
+		return;
 	}
 	if ((starts(fmt, "Connection socket is closed when reading request") ||
 	     starts(fmt, "Error: received handshake message out of context")) &&
@@ -522,6 +618,7 @@ static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct s
 		(gnutls_certificate_retrieve_function2 *)wh_tls_retrieve, MHD_OPTION_HTTPS_PRIORITIES,
 		(const char *)c->priorities, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->max_per_client,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->idle_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)completed, (void *)s,
@@ -543,6 +640,7 @@ wh_server *wh_server_start(const wh_config *cfg, ws_err *err)
 	}
 	s->cfg = cfg;
 	s->quiesced = MHD_INVALID_SOCKET;
+	wh_budget_init((size_t)cfg->review_memory_mib << 20);
 	if (!cfg->host[0]) {
 		/* every address: IPv6 and IPv4 where the host has IPv6, else IPv4 */
 		s->daemon = start(s, MHD_USE_DUAL_STACK, NULL);

@@ -82,8 +82,9 @@ static ssize_t sock_recv(wh_tlsio *t, void *buf, size_t len)
 	}
 	/* The request is incomplete and the client may send nothing more:
 	 * have libmicrohttpd close it at the deadline (it counts from the
-	 * last read, which was just now). */
-	if (got < 0) {
+	 * last read, which was just now; during the handshake from the accept,
+	 * as the timer set then does). */
+	if (got < 0 && !t->handshaking) {
 		unsigned want = (unsigned)((left + 999) / 1000);
 
 		if (want >= t->idle_timeout)
@@ -178,6 +179,21 @@ static ssize_t push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
 	return sent - (ssize_t)pending;
 }
 
+/* GnuTLS calls this after each Finished message; the client's ends the
+ * handshake. */
+static int handshake_done(gnutls_session_t session, unsigned type, unsigned when,
+			  unsigned incoming, const gnutls_datum_t *msg)
+{
+	wh_tlsio *t = gnutls_transport_get_ptr(session);
+
+	(void)type;
+	(void)when;
+	(void)msg;
+	if (incoming && t)
+		t->handshaking = 0;
+	return 0;
+}
+
 void wh_tlsio_attach(wh_tlsio *t, gnutls_session_t session, int fd, struct MHD_Connection *con,
 		     unsigned read_timeout, unsigned idle_timeout)
 {
@@ -190,6 +206,17 @@ void wh_tlsio_attach(wh_tlsio *t, gnutls_session_t session, int fd, struct MHD_C
 	gnutls_transport_set_pull_function(session, pull);
 	gnutls_transport_set_pull_timeout_function(session, pull_timeout);
 	gnutls_transport_set_vec_push_function(session, push);
+	t->handshaking = 1;
+	gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_FINISHED, GNUTLS_HOOK_POST,
+					   handshake_done);
+	/* A new connection's handshake and first request must arrive within
+	 * the read timeout from its accept: a client that connects and stays
+	 * silent gives up its slot then, not at the idle timeout. */
+	if (read_timeout) {
+		t->deadline = now_ms() + (int64_t)read_timeout * 1000;
+		if (read_timeout < idle_timeout)
+			set_timer(t, read_timeout);
+	}
 }
 
 void wh_tlsio_request_done(wh_tlsio *t)

@@ -43,8 +43,11 @@
  * second) would hold its connection for good. Every read goes through
  * pull(), so the transport times each request: from the first byte read
  * after the previous request was answered (wh_tlsio_request_done), or from
- * the first byte of the TLS handshake on a new connection, until the
- * request is answered. A read after the deadline fails (ETIMEDOUT), which
+ * the accept of a new connection (its TLS handshake and first request:
+ * a client that connects and sends nothing, or trickles its ClientHello,
+ * is closed then), until the request is answered. libmicrohttpd counts
+ * its timeout from the accept until the handshake is done (it notes no
+ * activity before), so the timeout set at attach stands until then. A read after the deadline fails (ETIMEDOUT), which
  * makes libmicrohttpd close the connection. A client that stops sending
  * part-way is not read at all, so while a request is incomplete (a read
  * found nothing more), libmicrohttpd's timeout for the connection is set
@@ -84,6 +87,7 @@ typedef struct wh_tlsio {
 	unsigned read_timeout;    /* seconds; 0: no read deadline */
 	unsigned idle_timeout;    /* seconds: libmicrohttpd's timeout between requests */
 	unsigned timer;           /* libmicrohttpd's timeout now set for a request; 0: the idle one */
+	int handshaking;          /* the TLS handshake is not finished */
 	int timed_out;            /* a read came after the deadline */
 	int timeout_note;         /* that read's failure is not yet explained away */
 	unsigned refused;         /* status libmicrohttpd refused a request with, or 0 */

@@ -33,25 +33,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void decide_and_encode(const ws_admission_request *req, enum wh_mode mode)
 {
-	const char *warnings[WH_WARN_MAX];
-	ws_admission_reply rep = {0};
 	ws_buf out = WS_BUF_INIT((size_t)16 << 20);
 	wh_decision d;
 	cJSON *back;
-	size_t i;
 
 	wh_decide(&platform, mode, req, &d);
-	for (i = 0; i < d.nwarnings; i++)
-		warnings[i] = d.warnings[i];
-	rep.uid = req->uid;
-	rep.allowed = d.outcome != WH_DENIED;
-	rep.code = d.code;
-	rep.reason = d.reason;
-	rep.message = d.message;
-	rep.patch = d.outcome == WH_PATCHED ? ws_patch_text(&d.patch) : NULL;
-	rep.warnings = warnings;
-	rep.nwarnings = d.nwarnings;
-	if (ws_admission_encode(&rep, &out, NULL))
+	if (wh_reply_encode(req, &d, &out, NULL))
 		abort();
 	back = ws_json_parse(out.data, out.len, NULL);
 	if (!back)
@@ -66,7 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ws_admission_request req;
 	ws_err err;
 
-	if (ws_admission_parse((const char *)data, size, &req, &err)) {
+	if (ws_admission_parse((const char *)data, size,
+			       size <= WS_ADMISSION_BODY_MAX ?
+				       ws_admission_tree_bytes((const char *)data, size) : 0,
+			       &req, &err)) {
 		if (err.kind != WS_E_HTTP || (err.code != 400 && err.code != 413 && err.code != 500) ||
 		    !err.msg[0])
 			abort(); /* every refusal is a 400 or 413 (500: out of memory) with a reason */

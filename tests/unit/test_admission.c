@@ -14,6 +14,15 @@
 
 #define REVIEW_HEAD "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
 
+/* ws_admission_parse with the tree budget the server gives it (a body over
+ * the size cap is refused before its tree is measured). */
+static int parse(const char *body, size_t len, ws_admission_request *r, ws_err *err)
+{
+	size_t tree = len <= WS_ADMISSION_BODY_MAX ? ws_admission_tree_bytes(body, len) : 0;
+
+	return ws_admission_parse(body, len, tree, r, err);
+}
+
 static const char *const good =
 	REVIEW_HEAD "{\"uid\":\"705ab4f5-6393-11e8-b7cc-42010a800002\","
 	"\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Namespace\"},"
@@ -30,7 +39,7 @@ static void test_parse_good(void **state)
 	ws_err err;
 
 	(void)state;
-	assert_int_equal(ws_admission_parse(good, strlen(good), &r, &err), 0);
+	assert_int_equal(parse(good, strlen(good), &r, &err), 0);
 	assert_string_equal(r.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
 	assert_string_equal(r.group, "");
 	assert_string_equal(r.version, "v1");
@@ -62,7 +71,7 @@ static void test_parse_not_terminated(void **state)
 	(void)state;
 	memcpy(copy, good, n);
 	memcpy(copy + n, "xxxxx", 5);
-	assert_int_equal(ws_admission_parse(copy, n, &r, &err), 0);
+	assert_int_equal(parse(copy, n, &r, &err), 0);
 	ws_admission_release(&r);
 	free(copy);
 }
@@ -73,7 +82,7 @@ static void expect_bad(const char *body, int code, const char *needle)
 	ws_err err;
 
 	ws_err_clear(&err);
-	assert_int_equal(ws_admission_parse(body, strlen(body), &r, &err), -1);
+	assert_int_equal(parse(body, strlen(body), &r, &err), -1);
 	assert_null(r.doc.root);
 	if (!ws_err_is_http(&err, code) || !strstr(err.msg, needle))
 		fail_msg("body %.80s: got %d '%s', want %d '%s'", body, err.code, err.msg, code,
@@ -136,7 +145,7 @@ static void expect_bad_len(const char *body, size_t len, const char *needle)
 	ws_err err;
 
 	ws_err_clear(&err);
-	assert_int_equal(ws_admission_parse(body, len, &r, &err), -1);
+	assert_int_equal(parse(body, len, &r, &err), -1);
 	assert_null(r.doc.root);
 	if (!ws_err_is_http(&err, 400) || !strstr(err.msg, needle))
 		fail_msg("body %.120s: got %d '%s', want 400 '%s'", body, err.code, err.msg, needle);
@@ -192,11 +201,11 @@ static void test_parse_nul(void **state)
 		   "the review has a key with a NUL character");
 
 	/* NULs in the object's data, and an escaped backslash before "u0000" */
-	assert_int_equal(ws_admission_parse(ok, strlen(ok), &r, &err), 0);
+	assert_int_equal(parse(ok, strlen(ok), &r, &err), 0);
 	assert_string_equal(r.uid, "u1");
 	assert_string_equal(ws_json_str(r.object, "data", "k", NULL), "a");
 	ws_admission_release(&r);
-	assert_int_equal(ws_admission_parse(escaped_backslash, strlen(escaped_backslash), &r, &err), 0);
+	assert_int_equal(parse(escaped_backslash, strlen(escaped_backslash), &r, &err), 0);
 	assert_string_equal(r.uid, "a\\u0000");
 	ws_admission_release(&r);
 }
@@ -221,17 +230,58 @@ static void test_parse_caps(void **state)
 	for (i = 1; i < depth; i++)
 		deep[i] = '[';
 	deep[2 * depth - 1] = '"';
-	assert_int_equal(ws_admission_parse(deep, 2 * depth, &r, &err), -1);
+	assert_int_equal(parse(deep, 2 * depth, &r, &err), -1);
 	assert_non_null(strstr(err.msg, "not a JSON object"));
 	free(deep);
 
-	assert_int_equal(ws_admission_parse("{}", WS_ADMISSION_BODY_MAX + 1, &r, &err), -1);
+	assert_int_equal(parse("{}", WS_ADMISSION_BODY_MAX + 1, &r, &err), -1);
 	assert_true(ws_err_is_http(&err, 413));
 
 	uid = malloc(WS_ADMISSION_UID_MAX + 256);
 	snprintf(uid, WS_ADMISSION_UID_MAX + 256, REQ("\"uid\":\"%0*d\""), WS_ADMISSION_UID_MAX + 1, 0);
 	expect_bad(uid, 400, "longer than 128");
 	free(uid);
+}
+
+/* What Go's decoder in kube-apiserver would read another way is refused:
+ * a repeated key, text after the review, a uid that would come back
+ * changed. */
+static void test_parse_ambiguous(void **state)
+{
+	ws_admission_request r;
+	ws_err err;
+
+	(void)state;
+	expect_bad(REQ(BASE ",\"operation\":\"CREATE\",\"operation\":\"DELETE\","
+		       "\"object\":{}"), 400, "duplicate key");
+	assert_int_equal(parse(REQ(BASE ",\"operation\":\"DELETE\"") " \n", strlen(REQ(BASE ",\"operation\":\"DELETE\"") " \n"), &r, &err), 0);
+	ws_admission_release(&r);
+	expect_bad(REQ(BASE ",\"operation\":\"DELETE\"") "{}", 400, "text after the JSON value");
+	expect_bad(REQ(BASE ",\"operation\":\"DELETE\"") "\n" REQ(BASE ",\"operation\":\"DELETE\""),
+		   400, "text after the JSON value");
+	expect_bad(REQ("\"uid\":\"u\xff" "1\",\"kind\":{}"), 400, "request.uid is not valid UTF-8");
+}
+
+/* A review of many small values is refused before its tree is built. */
+static void test_parse_tree_cap(void **state)
+{
+	size_t n = WS_ADMISSION_BODY_MAX - 64, i, len;
+	char *body = malloc(n + 128);
+	ws_admission_request r;
+	ws_err err;
+
+	(void)state;
+	len = (size_t)snprintf(body, 128, REVIEW_HEAD "{\"x\":[");
+	for (i = 0; len + 8 < n; i++) {
+		body[len++] = '1';
+		body[len++] = ',';
+	}
+	len += (size_t)snprintf(body + len - 1, 64, "]}}") - 1;
+	assert_true(ws_admission_tree_bytes(body, len) > WS_ADMISSION_TREE_MAX);
+	assert_int_equal(parse(body, len, &r, &err), -1);
+	assert_true(ws_err_is_http(&err, 413));
+	assert_non_null(strstr(err.msg, "too many JSON values"));
+	free(body);
 }
 
 static void test_encode_allowed_patch(void **state)
@@ -303,13 +353,20 @@ static void test_encode_status(void **state)
 	cJSON *j;
 
 	(void)state;
-	assert_int_equal(ws_admission_encode_status(413, "RequestEntityTooLarge", "too \"big\"", &b, &err), 0);
+	assert_int_equal(ws_admission_encode_status(413, "RequestEntityTooLarge", "too \"big\"", 0, &b, &err), 0);
 	j = ws_json_parse(b.data, b.len, &err);
 	assert_non_null(j);
 	assert_string_equal(ws_json_str(j, "kind", NULL), "Status");
 	assert_string_equal(ws_json_str(j, "status", NULL), "Failure");
 	assert_string_equal(ws_json_str(j, "message", NULL), "too \"big\"");
 	assert_int_equal(ws_json_get(j, "code", NULL)->valueint, 413);
+	assert_null(ws_json_get(j, "details", NULL));
+	cJSON_Delete(j);
+	ws_buf_reset(&b);
+	assert_int_equal(ws_admission_encode_status(429, "TooManyRequests", "busy", 1, &b, &err), 0);
+	j = ws_json_parse(b.data, b.len, &err);
+	assert_non_null(j);
+	assert_int_equal(ws_json_get(ws_json_get(j, "details", NULL), "retryAfterSeconds", NULL)->valueint, 1);
 	cJSON_Delete(j);
 	ws_buf_release(&b);
 }
@@ -322,6 +379,8 @@ int main(void)
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_parse_nul),
 		cmocka_unit_test(test_parse_caps),
+		cmocka_unit_test(test_parse_ambiguous),
+		cmocka_unit_test(test_parse_tree_cap),
 		cmocka_unit_test(test_encode_allowed_patch),
 		cmocka_unit_test(test_encode_denied),
 		cmocka_unit_test(test_encode_status),

@@ -12,6 +12,20 @@
 #include "jsondoc.h"
 #include "json_same.h"
 
+/* With the arena capped at ws_json_doc_bound the parse decides the same. */
+static void check_bound(const char *text, size_t len, int want_rc)
+{
+	ws_json_limits lim = {1000, ws_json_doc_bound(text, len), 0};
+	ws_json_doc doc;
+	ws_err err;
+	int rc = ws_json_doc_parse_with(&doc, text, len, &lim, &err);
+
+	if (rc != want_rc)
+		fail_msg("'%.*s': capped at its bound (%zu bytes) the parse %s it: %s", (int)len,
+			 text, lim.max_bytes, rc ? "refuses" : "accepts", rc ? err.msg : "");
+	ws_json_doc_release(&doc);
+}
+
 static void check_like_cjson(const char *text, size_t len)
 {
 	const char *end = NULL;
@@ -29,6 +43,7 @@ static void check_like_cjson(const char *text, size_t len)
 		assert_null(doc.root);
 	cJSON_Delete(want);
 	ws_json_doc_release(&doc);
+	check_bound(text, len, rc);
 }
 
 static void test_like_cjson(void **state)
@@ -148,9 +163,50 @@ static void test_nul_marks(void **state)
 	ws_json_doc_release(&doc);
 }
 
+/* Strict parsing refuses what cJSON and Go read differently; a cap on the
+ * arena refuses a tree that needs more. */
+static void test_strict_and_cap(void **state)
+{
+	ws_json_limits strict = {64, 0, 1};
+	ws_json_doc doc;
+	ws_err err;
+	char many[64 * 8];
+	size_t i, n = 0;
+
+	(void)state;
+	assert_int_equal(ws_json_doc_parse_with(&doc, "{\"a\":1,\"b\":2} ", 15, &strict, &err), 0);
+	ws_json_doc_release(&doc);
+	assert_int_equal(ws_json_doc_parse_with(&doc, "{\"a\":1,\"a\":2}", 15, &strict, &err), -1);
+	assert_true(doc.duplicate);
+	assert_non_null(strstr(err.msg, "duplicate key"));
+	assert_int_equal(ws_json_doc_parse_with(&doc, "{} {}", 5, &strict, &err), -1);
+	assert_non_null(strstr(err.msg, "text after the JSON value at byte 3"));
+	assert_int_equal(ws_json_doc_parse_with(&doc, "[1] x", 5, &strict, &err), -1);
+	/* many keys go through the sort: the repeat is the first and the last */
+	n += (size_t)snprintf(many + n, sizeof(many) - n, "{");
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "\"k%zu\":0,", i % 39);
+	many[n - 1] = '}';
+	assert_int_equal(ws_json_doc_parse_with(&doc, many, n, &strict, &err), -1);
+	assert_true(doc.duplicate);
+	n = 0;
+	n += (size_t)snprintf(many + n, sizeof(many) - n, "{");
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "\"k%zu\":0,", i);
+	many[n - 1] = '}';
+	assert_int_equal(ws_json_doc_parse_with(&doc, many, n, &strict, &err), 0);
+	ws_json_doc_release(&doc);
+
+	strict.max_bytes = 4 * sizeof(cJSON);
+	assert_int_equal(ws_json_doc_parse_with(&doc, "[1,2,3,4,5,6,7,8]", 17, &strict, &err), -1);
+	assert_true(doc.too_big);
+	assert_null(doc.root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strict_and_cap),
 		cmocka_unit_test(test_like_cjson),
 		cmocka_unit_test(test_review),
 		cmocka_unit_test(test_depth_cap),

@@ -440,9 +440,9 @@ def test_pod_ephemeral_containers(webhook):
 def test_pod_ephemeral_containers_many_names(webhook):
     """Tens of thousands of ephemeral containers on both sides cost one sort,
     not a comparison of every new name with every old one (quadratic: about
-    10 s of a worker for these 25k x 25k, which the short client timeout below
-    would not wait for)."""
-    n = 25000
+    5 s of a worker for these 18k x 36k, which the short client timeout below
+    would not wait for). The review stays under the webhook's tree cap."""
+    n = 18000
     labels = {"workspace-id": ID, "flyte.org/tenant": ID}
     old = pod_obj(NS, labels=labels)
     old["spec"]["ephemeralContainers"] = [{"name": "e%d" % i, "image": "b"} for i in range(n)]
