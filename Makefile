@@ -140,6 +140,7 @@ demo: deps
 bench: all
 	@WS_EXTRA_PKGS="wrk nginx-light" tests/deps.sh
 	@bench/run
+	@bench/flood
 
 # Controller scale benchmark: 2,000 records at once (bench/controller/run).
 bench-controller: all

@@ -8,6 +8,7 @@
  *   workspace_webhook_connections_timed_out_total  closed by --read-timeout
  *   workspace_webhook_connections_refused_total    closed at accept: a connection limit
  *   workspace_webhook_review_memory_bytes          held for reviews in flight (budget.h)
+ *   workspace_webhook_connections                  open connections (added by server.c)
  *   workspace_webhook_certificate_expiry_timestamp_seconds
  *   workspace_webhook_certificate_reloads_total{result}
  *

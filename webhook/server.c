@@ -407,7 +407,12 @@ static enum MHD_Result finish(wh_server *s, struct MHD_Connection *con, struct c
 		return reply_text(s, con, c, 200, "ok\n");
 	case R_METRICS:
 		ws_buf_reset(&c->reply);
-		if (wh_metrics_render(&c->reply, NULL))
+		if (wh_metrics_render(&c->reply, NULL) ||
+		    ws_buf_printf(&c->reply, NULL,
+				  "# HELP workspace_webhook_connections Open connections.\n"
+				  "# TYPE workspace_webhook_connections gauge\n"
+				  "workspace_webhook_connections %u\n",
+				  wh_server_connections(s)))
 			return MHD_NO;
 		return reply(s, con, c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL);
 	case R_NONE:
