@@ -221,3 +221,51 @@ def test_signal_during_create_undoes_everything(c, clean_faults, sig, code):
     assert "interrupted" in line and "everything this run did was undone" in line, line
     assert "configmap/%s undone" % wid in r.stdout, r.stdout
     assert snapshot(c) == before
+
+
+@pytest.mark.emulator_only
+def test_more_signals_do_not_stop_the_rollback(c, clean_faults):
+    """The first Ctrl-C says "rolling back..."; those that come during the
+    rollback are answered once and do not stop it: nothing is left behind."""
+    wid = "ws-impatient-001"
+    c.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                         "metadata": {"name": SYS}})
+    before = snapshot(c)
+    c.latency("apiserver", 200)
+    # the rollback's last step (the record's removal) is slow: the later
+    # signals surely arrive while it runs
+    c.fault("apiserver", method="DELETE", path=r"/configmaps/%s$" % wid, delay_ms=2000)
+    p = subprocess.Popen([KUBECTL, "workspace", "create", "Impatient", "--owner",
+                          "alice@company.com", "--member", "bob=viewer", "--yes"],
+                         env=c.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        seen = []
+
+        def read_until(prefix):
+            while True:
+                line = p.stdout.readline()
+                assert line, "exited early: %s\n%s" % ("".join(seen), p.stderr.read())
+                seen.append(line)
+                if line.startswith(prefix):
+                    return
+        read_until("namespace/flyte-%s created" % wid)
+        p.send_signal(signal.SIGINT)
+        read_until("namespace/flyte-%s undone" % wid)  # the rollback runs
+        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        c.latency("apiserver", 0)
+    r = subprocess.CompletedProcess(p.args, p.returncode, "".join(seen) + out, err)
+    assert r.returncode == 130, (r.returncode, r.stdout, r.stderr)
+    line = one_line_error(r)
+    assert "interrupted" in line and "everything this run did was undone" in line, line
+    assert "configmap/%s undone" % wid in r.stdout, r.stdout
+    lines = r.stderr.splitlines()
+    assert lines[0] == "rolling back...", r.stderr
+    assert len([l for l in lines if l.startswith("still rolling back; ")]) == 1, r.stderr
+    assert snapshot(c) == before
