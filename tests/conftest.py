@@ -11,6 +11,7 @@ Cluster API:
   .kubectl(*args, input=None, check=True, context=None, env=None)
   .run(args, env=None, input=None, check=True)
   .api(method, path, body=None, user="admin", content_type="application/json")
+  .update(path, change, user="admin")          # GET, change(obj), PUT; retried on 409
   .request(method, path, body=None, user="admin", content_type=..., headers=None)
   .stream(path, user="admin", timeout=10)      # watch events, one dict each
   .flyte(method, path, body=None)

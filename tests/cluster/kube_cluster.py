@@ -203,6 +203,20 @@ class Cluster:
         status, headers, raw = self.request(method, path, body, user, content_type)
         return status, _decode(headers, raw)
 
+    def update(self, path, change, user="admin", attempts=20):
+        """Read the object at path, change(obj) it in place, PUT it back; on
+        409 (it changed in between: a quota's status, a controller's edit)
+        read it again and retry. Returns the stored object."""
+        for _ in range(attempts):
+            status, obj = self.api("GET", path, user=user)
+            assert status == 200, (path, status, obj)
+            change(obj)
+            status, out = self.api("PUT", path, obj, user=user)
+            if status != 409:
+                assert status == 200, (path, status, out)
+                return out
+        raise AssertionError("%s kept conflicting (%d attempts)" % (path, attempts))
+
     def stream(self, path, user="admin", timeout=10):
         """Yield the events of a watch (path must ask for watch=1)."""
         h = {"Accept": "application/json"}
