@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -183,6 +182,16 @@ def test_ready_status_that_cannot_be_written_is_a_warning(c, clean_faults):
 
 # ---- Ctrl-C and SIGTERM ---------------------------------------------------------------
 
+def read_until(p, seen, prefix):
+    """Read p's progress lines into seen up to the first starting with prefix."""
+    while True:
+        line = p.stdout.readline()
+        assert line, "exited early: %s\n%s" % ("".join(seen), p.stderr.read())
+        seen.append(line)
+        if line.startswith(prefix):
+            return
+
+
 @pytest.mark.emulator_only
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
                          ids=["SIGINT", "SIGTERM"])
@@ -200,14 +209,9 @@ def test_signal_during_create_undoes_everything(c, clean_faults, sig, code):
                          text=True)
     try:
         seen = []
-        # provisioning has begun once the id is allocated (the record exists)
-        while True:
-            line = p.stdout.readline()
-            assert line, "exited early: %s\n%s" % ("".join(seen), p.stderr.read())
-            seen.append(line)
-            if line.startswith("configmap/%s created" % wid):
-                break
-        time.sleep(0.4)  # now requests are in flight
+        # once the namespace exists, the objects in it go out together: the
+        # signal comes with requests in flight
+        read_until(p, seen, "namespace/flyte-%s created" % wid)
         p.send_signal(sig)
         out, err = p.communicate(timeout=120)
     finally:
@@ -241,17 +245,9 @@ def test_more_signals_do_not_stop_the_rollback(c, clean_faults):
                          text=True)
     try:
         seen = []
-
-        def read_until(prefix):
-            while True:
-                line = p.stdout.readline()
-                assert line, "exited early: %s\n%s" % ("".join(seen), p.stderr.read())
-                seen.append(line)
-                if line.startswith(prefix):
-                    return
-        read_until("namespace/flyte-%s created" % wid)
+        read_until(p, seen, "namespace/flyte-%s created" % wid)
         p.send_signal(signal.SIGINT)
-        read_until("namespace/flyte-%s undone" % wid)  # the rollback runs
+        read_until(p, seen, "namespace/flyte-%s undone" % wid)  # the rollback runs
         p.send_signal(signal.SIGINT)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
