@@ -22,6 +22,9 @@ import pytest
 
 CLUSTER_DIR = Path(__file__).resolve().parent
 ROOT = CLUSTER_DIR.parent.parent
+# The programs under test: the default build's bin/, or another build's
+# (make sets KW_BIN_DIR to the programs of the build it was asked for).
+BIN_DIR = Path(os.environ.get("KW_BIN_DIR") or ROOT / "bin")
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
 # kubectl's own commands; anything else is a plugin (kubectl-<name> on PATH),
