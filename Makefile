@@ -24,11 +24,13 @@ WERROR  ?= 1
 # truncation is checked where it matters); clang has no such option.
 CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 WARN_CC := $(if $(CC_IS_CLANG),,-Wno-format-truncation)
+# clang 14 writes DWARF 5 by default, which valgrind 3.19 (Debian 12) cannot read.
+DEBUG_CC := $(if $(CC_IS_CLANG),-gdwarf-4)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Wstrict-prototypes \
-              -Wshadow -Wno-missing-field-initializers $(WARN_CC) $(OPT) $(SAN) -Ishared \
+              -Wshadow -Wno-missing-field-initializers $(WARN_CC) $(OPT) $(DEBUG_CC) $(SAN) -Ishared \
               $(PKG_CFLAGS) $(CFLAGS)
 # --as-needed: each program records only the libraries it really uses.
 LDLIBS_ALL  = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
