@@ -4,10 +4,15 @@
 # bin/kubectl-workspace, webhook/*.c -> bin/workspace-webhook, controller/*.c ->
 # bin/workspace-controller, certs/*.c ->
 # bin/workspace-certs, tests/unit/test_*.c -> one cmocka binary each.
+# Objects go to $(BUILD) (default build/release). Programs go to bin/ for the
+# default build and to $(BUILD)/bin for any other (BUILD=build/clang, ...), so
+# builds never overwrite each other's; make test, demo, dist and bench run the
+# programs of the build they were asked for (KW_BIN_DIR).
 
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build/release
+BIN     := $(if $(filter build/release,$(BUILD)),bin,$(BUILD)/bin)
 OPT     ?= -O2 -g
 SAN     ?=
 PKGS    := libcurl libcjson openssl libmicrohttpd gnutls yaml-0.1
@@ -19,11 +24,13 @@ WERROR  ?= 1
 # truncation is checked where it matters); clang has no such option.
 CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 WARN_CC := $(if $(CC_IS_CLANG),,-Wno-format-truncation)
+# clang 14 writes DWARF 5 by default, which valgrind 3.19 (Debian 12) cannot read.
+DEBUG_CC := $(if $(CC_IS_CLANG),-gdwarf-4)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Wstrict-prototypes \
-              -Wshadow -Wno-missing-field-initializers $(WARN_CC) $(OPT) $(SAN) -Ishared \
+              -Wshadow -Wno-missing-field-initializers $(WARN_CC) $(OPT) $(DEBUG_CC) $(SAN) -Ishared \
               $(PKG_CFLAGS) $(CFLAGS)
 # --as-needed: each program records only the libraries it really uses.
 LDLIBS_ALL  = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
@@ -39,16 +46,18 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB := $(BUILD)/libworkspace.a
 
-PROGRAMS := bin/kubectl-workspace bin/kubectl_complete-workspace
+PROGRAMS := $(BIN)/kubectl-workspace $(BIN)/kubectl_complete-workspace
 ifneq ($(WEBHOOK_SRC),)
-PROGRAMS += bin/workspace-webhook
+PROGRAMS += $(BIN)/workspace-webhook
 endif
 ifneq ($(CONTROLLER_SRC),)
-PROGRAMS += bin/workspace-controller
+PROGRAMS += $(BIN)/workspace-controller
 endif
 ifneq ($(CERTS_SRC),)
-PROGRAMS += bin/workspace-certs
+PROGRAMS += $(BIN)/workspace-certs
 endif
+# What the test and demo scripts are told to run.
+RUN_ENV  := KW_BIN_DIR=$(abspath $(BIN))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps test unit unit-asan unit-clang objects pytest demo bench bench-controller fuzz dist install clean help
@@ -83,27 +92,27 @@ $(LIB): $(call obj,$(SHARED_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/kubectl-workspace: $(call obj,$(PLUGIN_SRC)) $(LIB)
-	@mkdir -p bin
+$(BIN)/kubectl-workspace: $(call obj,$(PLUGIN_SRC)) $(LIB)
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # kubectl's completion hook: the same binary, told apart by its name.
-bin/kubectl_complete-workspace: bin/kubectl-workspace
+$(BIN)/kubectl_complete-workspace: $(BIN)/kubectl-workspace
 	ln -sf kubectl-workspace $@
 
 # The admission server never calls libcurl: linked without it, so that a
 # libcurl call creeping in fails the link.
-bin/workspace-webhook: PKG_LIBS := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
-bin/workspace-webhook: $(call obj,$(WEBHOOK_SRC)) $(LIB)
-	@mkdir -p bin
+$(BIN)/workspace-webhook: PKG_LIBS := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
+$(BIN)/workspace-webhook: $(call obj,$(WEBHOOK_SRC)) $(LIB)
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-bin/workspace-controller: $(call obj,$(CONTROLLER_SRC)) $(LIB)
-	@mkdir -p bin
+$(BIN)/workspace-controller: $(call obj,$(CONTROLLER_SRC)) $(LIB)
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-bin/workspace-certs: $(call obj,$(CERTS_SRC)) $(LIB)
-	@mkdir -p bin
+$(BIN)/workspace-certs: $(call obj,$(CERTS_SRC)) $(LIB)
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
@@ -126,25 +135,25 @@ unit-clang:
 objects: $(call obj,$(SHARED_SRC) $(PLUGIN_SRC) $(WEBHOOK_SRC) $(CONTROLLER_SRC) $(CERTS_SRC))
 
 pytest: all
-	@cd tests && $(PYTHON) -m pytest -q -p no:cacheprovider
+	@cd tests && $(RUN_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	@tests/run-all
+	@$(RUN_ENV) tests/run-all
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@tests/demo.sh
+	@$(RUN_ENV) tests/demo.sh
 
 # Webhook load benchmark against nginx (see bench/README.md).
 bench: all
 	@WS_EXTRA_PKGS="wrk nginx-light" tests/deps.sh
-	@bench/run
-	@bench/flood
+	@$(RUN_ENV) bench/run
+	@$(RUN_ENV) bench/flood
 
 # Controller scale benchmark: 2,000 records at once (bench/controller/run).
 bench-controller: all
-	@bench/controller/run
+	@$(RUN_ENV) bench/controller/run
 
 # Fuzz the decoders (see tests/fuzz/README.md).
 fuzz:
@@ -153,14 +162,14 @@ fuzz:
 
 # The krew archive and manifest (build/dist/).
 dist: all
-	@plugin/dist.sh $$(sed -n 's/.*WS_VERSION "\(.*\)"/\1/p' shared/version.h) build/dist
+	@$(RUN_ENV) plugin/dist.sh $$(sed -n 's/.*WS_VERSION "\(.*\)"/\1/p' shared/version.h) build/dist
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 bin/kubectl-workspace $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BIN)/kubectl-workspace $(DESTDIR)$(PREFIX)/bin/
 	ln -sf kubectl-workspace $(DESTDIR)$(PREFIX)/bin/kubectl_complete-workspace
 	for p in workspace-webhook workspace-controller workspace-certs; do \
-		[ ! -x bin/$$p ] || install -m 0755 bin/$$p $(DESTDIR)$(PREFIX)/bin/; done
+		[ ! -x $(BIN)/$$p ] || install -m 0755 $(BIN)/$$p $(DESTDIR)$(PREFIX)/bin/; done
 
 clean:
 	rm -rf build bin

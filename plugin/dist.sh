@@ -1,13 +1,14 @@
 #!/bin/sh
 # make dist: the plugin archive for krew and its manifest with the real sha256.
 # Usage: plugin/dist.sh VERSION OUTDIR [BASE_URI]
+# The plugin is taken from KW_BIN_DIR (default bin/: the default build's).
 set -eu
 version=$1
 out=$2
 base=${3:-https://github.com/example/kubectl-workspace/releases/download/v$version}
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-cp bin/kubectl-workspace "$stage/"
+cp "${KW_BIN_DIR:-bin}/kubectl-workspace" "$stage/"
 ln -s kubectl-workspace "$stage/kubectl_complete-workspace"
 cp LICENSE "$stage/"
 mkdir -p "$out"

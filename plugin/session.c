@@ -1,5 +1,6 @@
 /* session.c - connect to the cluster and Flyte Admin for a command, print
  * provisioning progress, and ask questions on the terminal (see cli.h). */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,14 +67,37 @@ static void warn(void *ctx, const char *msg)
 
 /* Ctrl-C or SIGTERM: the first one stops the command after the requests in
  * flight (reads are aborted); the command then fails, rolling back what it
- * did, and main() exits with 128 + the signal. Only a flag is set here
- * (async-signal-safe); signal() is too. A second one ends the process at
- * once: the default action is back. */
+ * did, and main() exits with 128 + the signal. Later ones do not stop the
+ * rollback (objects would be left half undone): they are answered once.
+ * Only write() and flags here (async-signal-safe). */
+static volatile sig_atomic_t signals_seen;
+static volatile sig_atomic_t erase_live_line; /* a progress line is drawn on the terminal */
+
+static void say(const char *msg, size_t len)
+{
+	ssize_t n = write(STDERR_FILENO, msg, len);
+
+	(void)n; /* nothing to do about a failed write in a signal handler */
+}
+
+#define SAY(lit) say(lit, sizeof(lit) - 1)
+
 static void on_signal(int sig)
 {
-	ws_http_interrupt(sig);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	int saved = errno;
+
+	if (signals_seen == 0) {
+		ws_http_interrupt(sig);
+		if (erase_live_line)
+			SAY("\r\033[K");
+		SAY("rolling back...\n");
+	} else if (signals_seen == 1) {
+		SAY("still rolling back; wait for it, or Ctrl-\\ to quit at once and leave "
+		    "objects behind\n");
+	}
+	if (signals_seen < 2)
+		signals_seen++;
+	errno = saved;
 }
 
 static void catch_signals(void)
@@ -85,6 +109,8 @@ static void catch_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]); /* one handler at a time */
 	/* No SA_RESTART: a prompt waiting for an answer gives up (end of input). */
 	sa.sa_flags = 0;
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
@@ -145,6 +171,7 @@ int session_open(struct cli *cli, struct session *s, ws_err *err)
 	}
 	s->progress_to_stderr = cli->output != NULL;
 	s->live = isatty(s->progress_to_stderr ? STDERR_FILENO : STDOUT_FILENO);
+	erase_live_line = s->live && isatty(STDERR_FILENO);
 	s->prov.k8s = &s->k8s;
 	s->prov.flyte = s->have_flyte ? &s->flyte : NULL;
 	s->prov.platform = &s->platform;

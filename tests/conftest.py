@@ -11,6 +11,7 @@ Cluster API:
   .kubectl(*args, input=None, check=True, context=None, env=None)
   .run(args, env=None, input=None, check=True)
   .api(method, path, body=None, user="admin", content_type="application/json")
+  .update(path, change, user="admin")          # GET, change(obj), PUT; retried on 409
   .request(method, path, body=None, user="admin", content_type=..., headers=None)
   .stream(path, user="admin", timeout=10)      # watch events, one dict each
   .flyte(method, path, body=None)
@@ -26,7 +27,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "cluster"))
 
-from kube_cluster import (CLUSTER_DIR, KUBECTL, ROOT, USERS, Cluster,  # noqa: E402,F401
+from kube_cluster import (BIN_DIR, CLUSTER_DIR, KUBECTL, ROOT, USERS, Cluster,  # noqa: E402,F401
                           e2e_mode, read_env_file)
 
 
@@ -42,8 +43,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def bin_dir():
-    # KW_BIN_DIR: run the suites with other builds of the programs (sanitizers).
-    return Path(os.environ["KW_BIN_DIR"]) if os.environ.get("KW_BIN_DIR") else ROOT / "bin"
+    # KW_BIN_DIR: run the suites with other builds of the programs (clang, sanitizers).
+    return BIN_DIR
 
 
 @pytest.fixture(scope="session")

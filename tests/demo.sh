@@ -11,7 +11,7 @@ tests/cluster/up "$dir" >/dev/null
 set -a
 . "$dir/env"
 set +a
-export PATH="$PWD/bin:$PATH" HOME="$dir/home"
+export PATH="${KW_BIN_DIR:-$PWD/bin}:$PATH" HOME="$dir/home"
 mkdir -p "$HOME"
 id=ws-customer-segmentation-analysis-001
 ns=flyte-$id

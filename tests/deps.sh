@@ -4,7 +4,7 @@
 # Then fetches and compiles the flyteidl protos (tests/cluster/flyteidl_build.py).
 set -eu
 PKGS="gcc make pkg-config ca-certificates curl openssl
-clang libcurl4-openssl-dev libcjson-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcmocka-dev valgrind
+clang libclang-rt-dev libcurl4-openssl-dev libcjson-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcmocka-dev valgrind
 python3-pytest python3-jsonpatch python3-protobuf python3-kubernetes python3-yaml
 python3-cryptography
 protobuf-compiler protobuf-compiler-grpc libprotobuf-dev python3-grpcio

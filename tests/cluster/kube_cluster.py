@@ -22,6 +22,9 @@ import pytest
 
 CLUSTER_DIR = Path(__file__).resolve().parent
 ROOT = CLUSTER_DIR.parent.parent
+# The programs under test: the default build's bin/, or another build's
+# (make sets KW_BIN_DIR to the programs of the build it was asked for).
+BIN_DIR = Path(os.environ.get("KW_BIN_DIR") or ROOT / "bin")
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
 # kubectl's own commands; anything else is a plugin (kubectl-<name> on PATH),
@@ -202,6 +205,20 @@ class Cluster:
     def api(self, method, path, body=None, user="admin", content_type="application/json"):
         status, headers, raw = self.request(method, path, body, user, content_type)
         return status, _decode(headers, raw)
+
+    def update(self, path, change, user="admin", attempts=20):
+        """Read the object at path, change(obj) it in place, PUT it back; on
+        409 (it changed in between: a quota's status, a controller's edit)
+        read it again and retry. Returns the stored object."""
+        for _ in range(attempts):
+            status, obj = self.api("GET", path, user=user)
+            assert status == 200, (path, status, obj)
+            change(obj)
+            status, out = self.api("PUT", path, obj, user=user)
+            if status != 409:
+                assert status == 200, (path, status, out)
+                return out
+        raise AssertionError("%s kept conflicting (%d attempts)" % (path, attempts))
 
     def stream(self, path, user="admin", timeout=10):
         """Yield the events of a watch (path must ask for watch=1)."""

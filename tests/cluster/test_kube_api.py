@@ -101,6 +101,23 @@ def test_put_with_stale_resource_version_conflicts(cluster, ns):
     assert status == 201
 
 
+
+def test_update_helper_retries_a_conflict(cluster, ns):
+    """Cluster.update, which tests use to edit live objects, reads again and
+    retries when the object changed between its GET and its PUT."""
+    cluster.api("POST", CM % ns, cm("u", data={"v": "1"}))
+    calls = []
+
+    def change(obj):
+        calls.append(obj["metadata"]["resourceVersion"])
+        if len(calls) == 1:  # someone else writes in between
+            assert cluster.api("PUT", CM % ns + "/u", dict(obj, data={"v": "2"}))[0] == 200
+        obj["data"]["mine"] = "yes"
+    out = cluster.update(CM % ns + "/u", change)
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert out["data"] == {"v": "2", "mine": "yes"}
+    assert cluster.api("GET", CM % ns + "/u")[1]["data"] == {"v": "2", "mine": "yes"}
+
 def test_list_paging_with_limit_and_continue(cluster, ns):
     for i in range(7):
         assert cluster.api("POST", CM % ns, cm("page-%d" % i, {"paged": "yes"}))[0] == 201

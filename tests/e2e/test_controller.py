@@ -314,11 +314,7 @@ def test_direct_delete_takes_the_finalizer_off(c):
     itself, so it takes the finalizer off too: the record does not hang."""
     c.kubectl("workspace", "create", "Direct Delete", "--owner", "alice@company.com", "--yes")
     wid = "ws-direct-delete-001"
-    for _ in range(20):
-        cm = c.api("GET", CM + wid)[1]
-        cm["metadata"]["finalizers"] = [FINALIZER]
-        if c.api("PUT", CM + wid, cm)[0] == 200:
-            break
+    c.update(CM + wid, lambda cm: cm["metadata"].update(finalizers=[FINALIZER]))
     c.kubectl("workspace", "delete", wid, "--yes")
     eventually(lambda: status_of(c, CM + wid) == 404, what="the record gone")
 

@@ -523,10 +523,8 @@ def test_failed_fix_undoes_every_update_of_the_batch(c, clean_faults):
     ns = "flyte-" + wid
     quota = "/api/v1/namespaces/%s/resourcequotas/%s-quota" % (ns, wid)
     role = "%s%s/roles/%s-bob-role" % (RBAC, ns, wid)
-    q, r = get(c, quota), get(c, role)
-    q["spec"]["hard"]["pods"] = "7"
-    r["rules"][0]["verbs"] = ["get"]
-    assert c.api("PUT", quota, q)[0] == 200 and c.api("PUT", role, r)[0] == 200
+    c.update(quota, lambda q: q["spec"]["hard"].update(pods="7"))
+    c.update(role, lambda r: r["rules"][0].update(verbs=["get"]))
     before = (get(c, quota)["spec"], get(c, role)["rules"])
     # the quota comes before the role in the batch: its update fails, the role's succeeds
     c.fault("apiserver", method="PUT", path=r"/resourcequotas/", status=403, count=1,

@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -183,6 +182,16 @@ def test_ready_status_that_cannot_be_written_is_a_warning(c, clean_faults):
 
 # ---- Ctrl-C and SIGTERM ---------------------------------------------------------------
 
+def read_until(p, seen, prefix):
+    """Read p's progress lines into seen up to the first starting with prefix."""
+    while True:
+        line = p.stdout.readline()
+        assert line, "exited early: %s\n%s" % ("".join(seen), p.stderr.read())
+        seen.append(line)
+        if line.startswith(prefix):
+            return
+
+
 @pytest.mark.emulator_only
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
                          ids=["SIGINT", "SIGTERM"])
@@ -200,14 +209,9 @@ def test_signal_during_create_undoes_everything(c, clean_faults, sig, code):
                          text=True)
     try:
         seen = []
-        # provisioning has begun once the id is allocated (the record exists)
-        while True:
-            line = p.stdout.readline()
-            assert line, "exited early: %s\n%s" % ("".join(seen), p.stderr.read())
-            seen.append(line)
-            if line.startswith("configmap/%s created" % wid):
-                break
-        time.sleep(0.4)  # now requests are in flight
+        # once the namespace exists, the objects in it go out together: the
+        # signal comes with requests in flight
+        read_until(p, seen, "namespace/flyte-%s created" % wid)
         p.send_signal(sig)
         out, err = p.communicate(timeout=120)
     finally:
@@ -220,4 +224,44 @@ def test_signal_during_create_undoes_everything(c, clean_faults, sig, code):
     line = one_line_error(r)
     assert "interrupted" in line and "everything this run did was undone" in line, line
     assert "configmap/%s undone" % wid in r.stdout, r.stdout
+    assert snapshot(c) == before
+
+
+@pytest.mark.emulator_only
+def test_more_signals_do_not_stop_the_rollback(c, clean_faults):
+    """The first Ctrl-C says "rolling back..."; those that come during the
+    rollback are answered once and do not stop it: nothing is left behind."""
+    wid = "ws-impatient-001"
+    c.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                         "metadata": {"name": SYS}})
+    before = snapshot(c)
+    c.latency("apiserver", 200)
+    # the rollback's last step (the record's removal) is slow: the later
+    # signals surely arrive while it runs
+    c.fault("apiserver", method="DELETE", path=r"/configmaps/%s$" % wid, delay_ms=2000)
+    p = subprocess.Popen([KUBECTL, "workspace", "create", "Impatient", "--owner",
+                          "alice@company.com", "--member", "bob=viewer", "--yes"],
+                         env=c.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        seen = []
+        read_until(p, seen, "namespace/flyte-%s created" % wid)
+        p.send_signal(signal.SIGINT)
+        read_until(p, seen, "namespace/flyte-%s undone" % wid)  # the rollback runs
+        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        c.latency("apiserver", 0)
+    r = subprocess.CompletedProcess(p.args, p.returncode, "".join(seen) + out, err)
+    assert r.returncode == 130, (r.returncode, r.stdout, r.stderr)
+    line = one_line_error(r)
+    assert "interrupted" in line and "everything this run did was undone" in line, line
+    assert "configmap/%s undone" % wid in r.stdout, r.stdout
+    lines = r.stderr.splitlines()
+    assert lines[0] == "rolling back...", r.stderr
+    assert len([l for l in lines if l.startswith("still rolling back; ")]) == 1, r.stderr
     assert snapshot(c) == before

@@ -543,9 +543,14 @@ static void test_retries(void **state)
 
 /* ---- watch ---- */
 
+/* What a watch saw of the config map 'watched'. The first event (ADDED,
+ * replayed from the listed resourceVersion) tells the mutating thread that
+ * the watch is open: its changes then come live. */
 struct seen {
 	char types[16][12];
 	int n;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
 };
 
 static int on_event(void *ctx, const char *type, const cJSON *obj)
@@ -555,27 +560,38 @@ static int on_event(void *ctx, const char *type, const cJSON *obj)
 
 	if (strcmp(type, "BOOKMARK") == 0 || !name || strcmp(name, "watched") != 0)
 		return 0;
+	pthread_mutex_lock(&s->lock);
 	if (s->n < 16)
 		snprintf(s->types[s->n++], sizeof(s->types[0]), "%s", type);
+	pthread_cond_signal(&s->changed);
+	pthread_mutex_unlock(&s->lock);
 	return strcmp(type, "DELETED") == 0;
 }
 
+/* Once the watch has seen the config map created, change and delete it. */
 static void *mutate(void *arg)
 {
+	struct seen *s = arg;
+	struct timespec until;
 	ws_k8s k;
 	ws_err err;
-	cJSON *cm = object("{\"metadata\":{\"name\":\"watched\",\"namespace\":\"wire-watch\"}}");
 	cJSON *patch = object("{\"data\":{\"x\":\"1\"}}");
+	int open;
 
-	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	pthread_mutex_lock(&s->lock);
+	while (s->n == 0 && pthread_cond_timedwait(&s->changed, &s->lock, &until) == 0)
+		;
+	open = s->n > 0;
+	pthread_mutex_unlock(&s->lock);
 	open_ctx(&k, "admin");
-	usleep(300000);
-	if (ws_k8s_create(&k, &WS_KIND_CONFIGMAP, cm, 0, NULL, &err) ||
-	    ws_k8s_patch(&k, &WS_KIND_CONFIGMAP, "wire-watch", "watched", NULL, patch, 0, NULL,
-			 &err) ||
-	    ws_k8s_delete(&k, &WS_KIND_CONFIGMAP, "wire-watch", "watched", 0, &err))
+	if (!open)
+		fprintf(stderr, "mutate: the watch saw nothing in 20 s\n");
+	else if (ws_k8s_patch(&k, &WS_KIND_CONFIGMAP, "wire-watch", "watched", NULL, patch, 0,
+			      NULL, &err) ||
+		 ws_k8s_delete(&k, &WS_KIND_CONFIGMAP, "wire-watch", "watched", 0, &err))
 		fprintf(stderr, "mutate: %s\n", err.msg);
-	cJSON_Delete(cm);
 	cJSON_Delete(patch);
 	ws_k8s_close(&k);
 	return NULL;
@@ -590,6 +606,7 @@ static void test_watch(void **state)
 	struct seen s;
 	pthread_t th;
 	ws_http_req r, *p = &r;
+	cJSON *cm;
 
 	(void)state;
 	NEED_CLUSTER();
@@ -599,7 +616,12 @@ static void test_watch(void **state)
 	cJSON_Delete(items);
 	snprintf(old_rv, sizeof(old_rv), "%s", rv);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(pthread_create(&th, NULL, mutate, NULL), 0);
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.changed, NULL);
+	cm = object("{\"metadata\":{\"name\":\"watched\",\"namespace\":\"wire-watch\"}}");
+	assert_int_equal(ws_k8s_create(&k, &WS_KIND_CONFIGMAP, cm, 0, NULL, &err), 0);
+	cJSON_Delete(cm);
+	assert_int_equal(pthread_create(&th, NULL, mutate, &s), 0);
 	if (ws_k8s_watch(&k, &WS_KIND_CONFIGMAP, "wire-watch", NULL, rv, 20, on_event, &s, &err))
 		fail_msg("watch: %s", err.msg);
 	pthread_join(th, NULL);
@@ -616,12 +638,14 @@ static void test_watch(void **state)
 	ws_http_perform(&p, 1);
 	assert_int_equal(r.status, 200);
 	ws_http_req_release(&r);
-	memset(&s, 0, sizeof(s));
+	s.n = 0;
 	assert_int_equal(ws_k8s_watch(&k, &WS_KIND_CONFIGMAP, "wire-watch", NULL, old_rv, 5,
 				      on_event, &s, &err),
 			 -1);
 	assert_int_equal(err.code, 410);
 	assert_string_equal(err.reason, "Expired");
+	pthread_cond_destroy(&s.changed);
+	pthread_mutex_destroy(&s.lock);
 	ws_k8s_close(&k);
 }
 

@@ -2,6 +2,8 @@
 (answered with 400/404/405/413/415 and a reason, the server still answering
 afterwards), idle and slow clients, metrics, decision logs, certificate
 rotation under load without a lost request, and SIGTERM draining."""
+import array
+import fcntl
 import json
 import os
 import re
@@ -10,6 +12,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import termios
 import threading
 import time
 
@@ -111,6 +114,13 @@ def _read_reply(f, head=False):
     return status, headers, b"" if head else f.read(int(headers.get("content-length", 0)))
 
 
+def _unread(sock):
+    """Bytes the kernel holds for sock that nobody has read yet."""
+    n = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, n)
+    return n[0]
+
+
 def test_pipelined_requests_to_a_slow_reader(webhook):
     """Requests sent back to back and their replies read only once the
     server's socket has filled up (a small receive window): every reply
@@ -128,7 +138,9 @@ def test_pipelined_requests_to_a_slow_reader(webhook):
     with webhook.ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
         s.sendall(b"".join(_request("/mutate", b) for b in bodies)
                   + _request("/healthz", method="HEAD") + _request("/healthz", method="GET"))
-        time.sleep(0.5)
+        # read nothing until our small window is about full: the server then
+        # has replies it cannot send
+        assert wait_for(lambda: _unread(s) >= 2048), _unread(s)
         f = s.makefile("rb")
         for i in range(n):
             status, _, body = _read_reply(f)
@@ -336,12 +348,15 @@ def test_idle_and_slow_clients_time_out(start_webhook):
 
 # ---- the read deadline (--read-timeout) -----------------------------------------
 
-def _trickle(w, head, data, interval=0.5, limit=12.0):
+def _trickle(w, head, data, interval=0.5, limit=12.0, connected=None):
     """Connect, send head at once, then data a byte every interval seconds.
     Returns the seconds from the connection's start until the server closed
-    it (None if it did not within limit) and what was received."""
+    it (None if it did not within limit) and what was received. connected()
+    is called once the TLS connection is up."""
     s = raw_tls(w.port, w.ctx, timeout=5)
     start = time.monotonic()
+    if connected:
+        connected()
     i = 0
     try:
         if head:
@@ -411,6 +426,8 @@ def test_read_timeout_spares_idle_keep_alive_and_slow_large_requests(start_webho
     w = start_webhook("--read-timeout", "1")
     conn = w.connection()
     assert w.review("/mutate", namespace_review(NS), conn=conn)["allowed"]
+    # idle past the deadline a wrongly armed timer would set: 1 s after the
+    # request, plus up to 1 s (libmicrohttpd's timeouts are whole seconds)
     time.sleep(2.5)
     assert w.review("/mutate", namespace_review(NS), conn=conn)["allowed"]
     conn.close()
@@ -419,11 +436,11 @@ def test_read_timeout_spares_idle_keep_alive_and_slow_large_requests(start_webho
         for _ in range(3):
             s.sendall(_request("/mutate", body)[:-len(body)])
             s.sendall(body[:200])
-            time.sleep(0.2)
+            time.sleep(0.2)  # the request arrives in two pieces
             s.sendall(body[200:])
             status, _, data = read_http_response(s)
             assert status == 200 and json.loads(data)["response"]["patch"]
-            time.sleep(1.5)  # idle, between requests
+            time.sleep(1.5)  # idle between requests, past the 1 s --read-timeout
     assert w.metrics()["workspace_webhook_connections_timed_out_total"] == 0
 
 
@@ -432,19 +449,21 @@ def test_read_timeout_keeps_the_server_available(start_webhook):
     when cut), /healthz is still answered within about --read-timeout."""
     w = start_webhook("--read-timeout", "2", "--max-connections", "4", "--threads", "1")
     stop = threading.Event()
+    up = set()  # the attackers whose connection is (or was) open
 
-    def attacker():
+    def attacker(i):
         while not stop.is_set():
             try:
-                _trickle(w, b"", HEADERS * 10, interval=0.5, limit=8)
+                _trickle(w, b"", HEADERS * 10, interval=0.5, limit=8,
+                         connected=lambda: up.add(i))
             except (OSError, ssl.SSLError):
-                time.sleep(0.1)
+                time.sleep(0.1)  # refused (every slot taken): try again
 
-    attackers = [threading.Thread(target=attacker) for _ in range(4)]
+    attackers = [threading.Thread(target=attacker, args=(i,)) for i in range(4)]
     for t in attackers:
         t.start()
     try:
-        time.sleep(1)
+        assert wait_for(lambda: len(up) == 4)  # every slot held
         start = time.monotonic()
         conn = w.connection(timeout=8)
         status, _, body = w.get("/healthz", conn=conn)
@@ -535,7 +554,10 @@ def test_every_refusal_logged_once_without_body(start_webhook):
             ("POST", "/validate", 413, "RequestEntityTooLarge"),
             ("", "", 431, "Request Header Fields Too Large")]
     assert wait_for(lambda: len([l for l in w.logs() if l.get("msg") == "refused"]) == len(want))
-    time.sleep(0.2)
+    # one more refusal, logged after those: no line came twice or late meanwhile
+    assert w.post("/end", b"{}")[0] == 404
+    want.append(("POST", "/end", 404, "NotFound"))
+    assert wait_for(lambda: len([l for l in w.logs() if l.get("msg") == "refused"]) >= len(want))
     lines = [l for l in w.logs() if l.get("msg") == "refused"]
     assert [(l["method"], l["path"], l["status"], l["reason"]) for l in lines] == want, lines
     for l in lines:
@@ -597,13 +619,18 @@ def test_rotation_under_load_loses_nothing(start_webhook, tmp_path, certs):
     threads = [threading.Thread(target=load, args=(i % 2 == 0,)) for i in range(6)]
     for t in threads:
         t.start()
+    def served_more(n=20):
+        """Wait until the load has had n more requests answered."""
+        base = results["ok"]
+        assert wait_for(lambda: results["ok"] >= base + n or results["errors"], timeout=10)
+
     serials = {first}
     for _ in range(3):
-        time.sleep(0.5)
+        served_more()
         run_certs("rotate", "--out", d)
         assert wait_for(lambda: serial_of(w.port, d / "ca.crt") not in serials, timeout=5)
         serials.add(serial_of(w.port, d / "ca.crt"))
-    time.sleep(0.5)
+    served_more()
     stop.set()
     for t in threads:
         t.join(30)
@@ -652,8 +679,7 @@ def test_sigterm_finishes_in_flight_and_exits_0(start_webhook):
         # no new connections
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", w.port), timeout=2).close()
-        time.sleep(0.3)
-        assert w.proc.poll() is None
+        assert w.proc.poll() is None  # waiting for the rest of the request
         s.sendall(body[100:])
         status, hdrs, data = read_http_response(s)
         assert status == 200
@@ -672,7 +698,8 @@ def test_readyz_503_while_draining(start_webhook):
         assert wait_for(lambda: w.metrics()["workspace_webhook_requests_in_flight"] == 1)
         assert w.get("/readyz", conn=conn)[0] == 200
         w.signal(signal.SIGTERM)
-        time.sleep(0.2)
+        assert wait_for(lambda: any(l.get("msg", "").startswith("draining")
+                                    for l in w.logs()))
         status, hdrs, body = w.get("/readyz", conn=conn)
         assert status == 503 and body == "shutting down\n"
         s.sendall(b"123456789")
@@ -708,7 +735,7 @@ def test_shutdown_delay_keeps_serving_unready(start_webhook):
     status, hdrs, data = w.post("/mutate", rev)
     assert status == 200 and data["response"]["uid"] == rev["request"]["uid"]
     assert hdrs.get("connection", "").lower() == "close"
-    time.sleep(1)
+    time.sleep(1)  # well into the 3 s delay: still serving, not draining yet
     assert w.get("/healthz")[0] == 200
     assert not any(l.get("msg", "").startswith("draining") for l in w.logs())
     assert w.wait(timeout=15) == 0

@@ -9,6 +9,7 @@ lines of its stderr), .metrics() ({"name{labels}": value}), .signal(sig) and
 import base64
 import http.client
 import json
+import os
 import signal
 import socket
 import ssl
@@ -20,8 +21,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-WEBHOOK = ROOT / "bin" / "workspace-webhook"
-CERTS = ROOT / "bin" / "workspace-certs"
+BIN_DIR = Path(os.environ.get("KW_BIN_DIR") or ROOT / "bin")  # as kube_cluster.BIN_DIR
+WEBHOOK = BIN_DIR / "workspace-webhook"
+CERTS = BIN_DIR / "workspace-certs"
 
 FLYTE_URL = "https://flyte.example.com"
 
