@@ -205,7 +205,7 @@ static int check_usage(gnutls_x509_crt_t crt, ws_err *err)
 		len = sizeof(oid);
 		rc = gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &len, &critical);
 		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
-			continue; /* a long OID is neither of the two */
+			continue; /* a long OID is not serverAuth */
 		if (rc < 0)
 			break;
 		if (strcmp(oid, GNUTLS_KP_TLS_WWW_SERVER) == 0)
