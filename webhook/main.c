@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	wh_log_start();
 
-	if (wh_tls_init(cfg.cert_file, cfg.key_file, &err)) {
+	if (wh_tls_init(cfg.cert_file, cfg.key_file, cfg.priorities, &err)) {
 		wh_log("error", "cannot start: %s", err.msg);
 		wh_log_stop();
 		wh_tls_shutdown();

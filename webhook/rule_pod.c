@@ -5,7 +5,8 @@
  * configured) without touching the env it already has. A pod that points
  * at another workspace (its `project` label, its tenant labels, or its
  * FLYTE_* variables) is refused, not corrected: silently moving a pod to
- * another project would hide a mistake or an attempt to cross tenants. */
+ * another project would hide a mistake or an attempt to cross tenants. An
+ * UPDATE, also through pods/status, cannot move it either. */
 #include "rule.h"
 
 #include <stdint.h>
@@ -164,17 +165,22 @@ static void container_env(const wh_ctx *c, const cJSON *labels, const cJSON *ctr
 	}
 }
 
-/* Pod UPDATE: labels are the only thing that can move a running pod to
+/* Pod UPDATE, also through pods/status (its strategy keeps metadata
+ * changes): labels are the only thing that can move a running pod to
  * another workspace. A tenant label cannot be changed or removed, and a
  * `project` label cannot be set to another project; what the update does
  * not touch is left alone (a pod admitted before the webhook keeps working:
- * its finalizers can still be removed). Nothing is added on UPDATE. */
+ * its finalizers can still be removed, the kubelet's status writes pass).
+ * Nothing is added on UPDATE. `sub` is the subresource or "". */
 static void pod_update(const cJSON *labels, const cJSON *old_labels, const pod_ctx *pc,
-		       wh_decision *d)
+		       const char *sub, wh_decision *d)
 {
 	static const char *const keys[] = {WS_LABEL_WORKSPACE, WS_LABEL_TENANT, "project"};
+	char via[64] = "";
 	size_t i;
 
+	if (*sub)
+		snprintf(via, sizeof(via), ", also not through pods/%.30s", sub);
 	for (i = 0; i < 3; i++) {
 		const char *v = wh_map_str(labels, keys[i]), *was = wh_map_str(old_labels, keys[i]);
 
@@ -182,17 +188,19 @@ static void pod_update(const cJSON *labels, const cJSON *old_labels, const pod_c
 			continue;
 		if (i < 2 && !v && was)
 			wh_deny(d, 403, "Forbidden",
-				"tenant label '%s' of pod '%s' cannot be removed (it is '%.63s')",
-				keys[i], pc->pod, was);
+				"tenant label '%s' of pod '%s' cannot be removed (it is '%.63s')%s",
+				keys[i], pc->pod, was, via);
 		else if (i < 2 && v && was)
 			wh_deny(d, 403, "Forbidden",
-				"tenant label '%s' of pod '%s' cannot be changed from '%.63s' to '%.63s'",
-				keys[i], pc->pod, was, v);
+				"tenant label '%s' of pod '%s' cannot be changed from '%.63s' to "
+				"'%.63s'%s",
+				keys[i], pc->pod, was, v, via);
 		else if (v && strcmp(v, pc->id) != 0)
 			wh_deny(d, 403, "Forbidden",
 				"pod '%s' cannot get label %s='%.63s', another workspace: pods in "
-				"namespace '%s' belong to %s '%s'",
-				pc->pod, keys[i], v, pc->ns, i < 2 ? "workspace" : "project", pc->id);
+				"namespace '%s' belong to %s '%s'%s",
+				pc->pod, keys[i], v, pc->ns, i < 2 ? "workspace" : "project", pc->id,
+				via);
 	}
 }
 
@@ -249,8 +257,9 @@ void wh_rule_pod(const wh_ctx *c, wh_decision *d)
 	if (!pc.pod)
 		pc.pod = "";
 	pc.url = c->p->flyte_endpoint;
-	if (req->op == WS_ADM_UPDATE && !*req->sub_resource) {
-		pod_update(labels, ws_json_get(req->old_object, "metadata", "labels", NULL), &pc, d);
+	if (req->op == WS_ADM_UPDATE && strcmp(req->sub_resource, "ephemeralcontainers") != 0) {
+		pod_update(labels, ws_json_get(req->old_object, "metadata", "labels", NULL), &pc,
+			   req->sub_resource, d);
 		return;
 	}
 	pc.domain = pod_domain(c, labels, domain, &pc, d);

@@ -12,9 +12,11 @@
 
 /* Which requests each rule sees: operations on the object itself, and the
  * subresources (all on UPDATE) whose strategy keeps what the rule guards:
- * namespaces/status and namespaces/finalize keep metadata changes (labels),
- * pods/ephemeralcontainers adds containers. Other subresources (status,
- * binding, eviction, ...) are allowed unchanged. */
+ * namespaces/status, namespaces/finalize, pods/status and
+ * resourcequotas/status keep metadata changes (labels), pods/ephemeralcontainers
+ * adds containers, resourcequotas/status sets the status.hard that quota
+ * admission enforces. Other subresources (binding, eviction, ...) are
+ * allowed unchanged. */
 static const struct {
 	const char *group;
 	const char *kind;
@@ -25,12 +27,12 @@ static const struct {
 } table[] = {
 	{"", "Namespace", WH_KIND_NAMESPACE, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE),
 	 {"status", "finalize", NULL}, wh_rule_namespace},
-	{"", "Pod", WH_KIND_POD, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE), {"ephemeralcontainers", NULL},
+	{"", "Pod", WH_KIND_POD, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE), {"ephemeralcontainers", "status", NULL},
 	 wh_rule_pod},
 	{"flyte.lyft.com", "FlyteWorkflow", WH_KIND_FLYTEWORKFLOW, OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE), {NULL},
 	 wh_rule_flyteworkflow},
 	{"", "ResourceQuota", WH_KIND_RESOURCEQUOTA,
-	 OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE) | OP(WS_ADM_DELETE), {NULL}, wh_rule_quota},
+	 OP(WS_ADM_CREATE) | OP(WS_ADM_UPDATE) | OP(WS_ADM_DELETE), {"status", NULL}, wh_rule_quota},
 };
 
 static int guarded_sub(const char *const *subs, const char *sub)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,7 +37,9 @@ struct file_id {
 static struct {
 	char *cert_file, *key_file;
 	struct file_id cert_id, key_id;   /* of the files in use */
+	int rsa_kx;                       /* the priorities offer RSA key exchange */
 	struct file_id bad_cert, bad_key; /* of files that failed to load */
+	time_t bad_retry_at;              /* when they may pass (not valid yet), else 0 */
 	_Atomic(struct gen *) current;
 	struct gen *retired;
 } S;
@@ -136,7 +139,88 @@ static int key_matches(struct gen *g, ws_err *err)
 	return 0;
 }
 
-static int leaf_not_after(struct gen *g, ws_err *err)
+static void utc(time_t t, char out[32])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+/* notBefore <= now < notAfter. A certificate not valid yet sets *retry_at
+ * to its notBefore: the same files are worth another try then. */
+static int check_window(gnutls_x509_crt_t crt, struct gen *g, time_t now, time_t *retry_at,
+			ws_err *err)
+{
+	time_t from = gnutls_x509_crt_get_activation_time(crt);
+	time_t until = gnutls_x509_crt_get_expiration_time(crt);
+	char when[32];
+
+	if (from == (time_t)-1 || until == (time_t)-1)
+		return ws_fail(err, WS_E_INVALID, "certificate '%s' has no readable validity period",
+			       S.cert_file);
+	g->not_after = (int64_t)until;
+	if (now < from) {
+		*retry_at = from;
+		utc(from, when);
+		return ws_fail(err, WS_E_INVALID, "certificate '%s' is not valid before %s",
+			       S.cert_file, when);
+	}
+	if (now >= until) {
+		utc(until, when);
+		return ws_fail(err, WS_E_INVALID, "certificate '%s' expired at %s", S.cert_file,
+			       when);
+	}
+	return 0;
+}
+
+/* Not a CA; key usage, when present, allows the handshake: digitalSignature
+ * (TLS 1.3 and ECDHE sign), or for an RSA key keyEncipherment when the
+ * priorities offer RSA key exchange; extended key usage, when present,
+ * includes serverAuth (anyExtendedKeyUsage alone is not enough: OpenSSL's
+ * clients refuse it for a server). */
+static int check_usage(gnutls_x509_crt_t crt, ws_err *err)
+{
+	unsigned int critical, usage, i;
+	unsigned int allowed = GNUTLS_KEY_DIGITAL_SIGNATURE;
+	char oid[128];
+	size_t len;
+	int rc;
+
+	if (gnutls_x509_crt_get_ca_status(crt, &critical) > 0)
+		return ws_fail(err, WS_E_INVALID,
+			       "certificate '%s' is a CA certificate (basicConstraints CA:TRUE), "
+			       "not a serving certificate", S.cert_file);
+	if (S.rsa_kx && gnutls_x509_crt_get_pk_algorithm(crt, NULL) == GNUTLS_PK_RSA)
+		allowed |= GNUTLS_KEY_KEY_ENCIPHERMENT;
+	rc = gnutls_x509_crt_get_key_usage(crt, &usage, &critical);
+	if (rc >= 0 && !(usage & allowed))
+		return ws_fail(err, WS_E_INVALID,
+			       "certificate '%s' has key usage without %s: it cannot serve TLS",
+			       S.cert_file,
+			       allowed == GNUTLS_KEY_DIGITAL_SIGNATURE
+				       ? "digitalSignature"
+				       : "digitalSignature or keyEncipherment");
+	for (i = 0;; i++) {
+		len = sizeof(oid);
+		rc = gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &len, &critical);
+		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue; /* a long OID is not serverAuth */
+		if (rc < 0)
+			break;
+		if (strcmp(oid, GNUTLS_KP_TLS_WWW_SERVER) == 0)
+			return 0;
+	}
+	if (i > 0)
+		return ws_fail(err, WS_E_INVALID,
+			       "certificate '%s' has extended key usage without serverAuth: it "
+			       "cannot serve TLS", S.cert_file);
+	return 0;
+}
+
+/* The leaf must be able to serve, or every handshake would fail: a pair
+ * that does not is refused before it serves. Sets g->not_after. */
+static int leaf_usable(struct gen *g, time_t now, time_t *retry_at, ws_err *err)
 {
 	gnutls_x509_crt_t crt;
 	int rc;
@@ -144,18 +228,23 @@ static int leaf_not_after(struct gen *g, ws_err *err)
 	if (gnutls_x509_crt_init(&crt) < 0)
 		return ws_fail(err, WS_E_INTERNAL, "out of memory");
 	rc = gnutls_x509_crt_import(crt, &g->pcert[0].cert, GNUTLS_X509_FMT_DER);
-	if (rc >= 0)
-		g->not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
+	if (rc < 0)
+		tls_fail(err, "certificate", S.cert_file, rc);
+	else if (check_window(crt, g, now, retry_at, err) || check_usage(crt, err))
+		rc = -1;
 	gnutls_x509_crt_deinit(crt);
-	return rc < 0 ? tls_fail(err, "certificate", S.cert_file, rc) : 0;
+	return rc < 0 ? -1 : 0;
 }
 
-static struct gen *load_pair(ws_err *err)
+/* The pair in the files, checked (see leaf_usable); NULL on refusal, with
+ * *retry_at set when the same files may pass later (else 0). */
+static struct gen *load_pair(time_t now, time_t *retry_at, ws_err *err)
 {
 	struct gen *g = calloc(1, sizeof(*g));
 	gnutls_datum_t pem;
 	int rc;
 
+	*retry_at = 0;
 	if (!g) {
 		ws_fail(err, WS_E_INTERNAL, "out of memory");
 		return NULL;
@@ -180,12 +269,30 @@ static struct gen *load_pair(ws_err *err)
 		tls_fail(err, "private key", S.key_file, rc);
 		goto fail;
 	}
-	if (key_matches(g, err) || leaf_not_after(g, err))
+	if (key_matches(g, err) || leaf_usable(g, now, retry_at, err))
 		goto fail;
 	return g;
 fail:
 	gen_free(g);
 	return NULL;
+}
+
+/* Whether a priority string offers RSA key exchange, the one handshake that
+ * uses keyEncipherment. */
+static int offers_rsa_kx(const char *priorities)
+{
+	gnutls_priority_t prio;
+	const unsigned int *kx;
+	int i, n, found = 0;
+
+	if (!priorities || gnutls_priority_init(&prio, priorities, NULL) < 0)
+		return 0;
+	n = gnutls_priority_kx_list(prio, &kx);
+	for (i = 0; i < n; i++)
+		if (kx[i] == GNUTLS_KX_RSA)
+			found = 1;
+	gnutls_priority_deinit(prio);
+	return found;
 }
 
 static int file_id(const char *path, struct file_id *id)
@@ -207,10 +314,13 @@ static int same_id(const struct file_id *a, const struct file_id *b)
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-int wh_tls_init(const char *cert_file, const char *key_file, ws_err *err)
+int wh_tls_init(const char *cert_file, const char *key_file, const char *priorities,
+		ws_err *err)
 {
 	struct gen *g;
+	time_t retry_at;
 
+	S.rsa_kx = offers_rsa_kx(priorities);
 	S.cert_file = strdup(cert_file);
 	S.key_file = strdup(key_file);
 	if (!S.cert_file || !S.key_file)
@@ -218,7 +328,7 @@ int wh_tls_init(const char *cert_file, const char *key_file, ws_err *err)
 	/* ids first: a change racing with the load is seen by the next refresh */
 	file_id(cert_file, &S.cert_id);
 	file_id(key_file, &S.key_id);
-	g = load_pair(err);
+	g = load_pair(time(NULL), &retry_at, err);
 	if (!g)
 		return -1;
 	atomic_store_explicit(&S.current, g, memory_order_release);
@@ -252,9 +362,10 @@ int wh_tls_refresh(ws_err *err)
 		return 0; /* mid-rotation (files swapped), or gone: keep serving the old pair */
 	if (same_id(&c, &S.cert_id) && same_id(&k, &S.key_id))
 		return 0;
-	if (same_id(&c, &S.bad_cert) && same_id(&k, &S.bad_key))
-		return 0; /* already refused; wait for the next change */
-	g = load_pair(err);
+	if (same_id(&c, &S.bad_cert) && same_id(&k, &S.bad_key) &&
+	    (!S.bad_retry_at || now < S.bad_retry_at))
+		return 0; /* already refused; wait for the next change (or notBefore) */
+	g = load_pair(now, &S.bad_retry_at, err);
 	if (!g) {
 		S.bad_cert = c;
 		S.bad_key = k;

@@ -19,14 +19,21 @@
 
 #include "error.h"
 
-/* Load the pair once; fails when a file is unreadable, not PEM, or the key
- * does not belong to the certificate. */
-int wh_tls_init(const char *cert_file, const char *key_file, ws_err *err);
+/* Load the pair once; fails when a file is unreadable, not PEM, the key
+ * does not belong to the certificate, or the certificate cannot serve: not
+ * within notBefore <= now < notAfter, a CA (basicConstraints CA:TRUE), key
+ * usage without digitalSignature (keyEncipherment is enough for an RSA key
+ * when `priorities`, the server's GnuTLS priority string, offer RSA key
+ * exchange), or extended key usage without serverAuth. */
+int wh_tls_init(const char *cert_file, const char *key_file, const char *priorities,
+		ws_err *err);
 
 /* Reload when either file changed (checked by device, inode, size and
- * mtime). Returns 1 when a new pair is in use, 0 when nothing changed, -1
- * when the new files are unusable (the old pair stays in use; a half-written
- * rotation is retried on the next call once the files change again). */
+ * mtime), with the checks of wh_tls_init. Returns 1 when a new pair is in
+ * use, 0 when nothing changed, -1 when the new files are unusable (the old
+ * pair stays in use; a half-written rotation is retried on the next call
+ * once the files change again, a certificate not valid yet once its
+ * notBefore has passed). */
 int wh_tls_refresh(ws_err *err);
 
 /* notAfter of the leaf certificate in use (unix seconds). */

@@ -390,32 +390,7 @@ class Api:
             raise errs.conflict(res, name, "Precondition failed: UID in precondition: %s, "
                                 "UID in object meta: %s" % (md["uid"], omd.get("uid")))
         conditional_rv = md.get("resourceVersion") or None
-        if res is NAMESPACES and subresource in ("status", "finalize"):
-            # namespaceStatusStrategy and namespaceFinalizeStrategy keep the
-            # metadata changes (labels, annotations): status takes only the
-            # spec, finalize only the status from the stored object
-            kept = "spec" if subresource == "status" else "status"
-            if kept in old:
-                obj[kept] = copy.deepcopy(old[kept])
-            else:
-                obj.pop(kept, None)
-            _keep_server_metadata(md, omd)
-        elif subresource == "status":
-            new = copy.deepcopy(old)
-            for f in res.status_fields:
-                if f in obj:
-                    new[f] = obj[f]
-                else:
-                    new.pop(f, None)
-            obj = new
-        elif subresource == "finalize":
-            new = copy.deepcopy(old)
-            new["spec"] = dict(new.get("spec") or {})
-            new["spec"]["finalizers"] = list((obj.get("spec") or {}).get("finalizers")
-                                             or [])
-            obj = new
-        else:
-            _keep_server_metadata(md, omd)
+        _keep_server_metadata(md, omd)
         obj["metadata"]["resourceVersion"] = omd["resourceVersion"]
         areq = AdmissionRequest(res, "UPDATE", ctx.user, name, ns, subresource, obj, old,
                                 ctx.dry_run, options)
@@ -428,8 +403,11 @@ class Api:
                 obj["metadata"][k] = omd[k]
             else:
                 obj["metadata"].pop(k, None)
-        if not subresource:
-            # strategy PrepareForUpdate runs after the mutating webhooks
+        # strategy PrepareForUpdate runs after the mutating webhooks: they see
+        # the object as sent, the validating ones what will be stored
+        if subresource:
+            kube_defaults.prepare_for_subresource_update(res, subresource, obj, old)
+        else:
             kube_defaults.prepare_for_update(res, obj, old)
         problems = kube_validation.validate(res, obj, old)
         if problems:

@@ -2,6 +2,7 @@
 (SetDefaults_* at decode time, the ServiceAccount and DefaultTolerationSeconds
 plugins for pods), and the strategy steps of PrepareForCreate/Update.
 """
+import copy
 import secrets
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -184,6 +185,33 @@ def prepare_for_update(res, obj, old):
         a = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
         b = {k: v for k, v in old.items() if k not in ("metadata", "status")}
         obj["metadata"]["generation"] = gen + 1 if a != b else gen
+
+
+def prepare_for_subresource_update(res, sub, obj, old):
+    """Strategy PrepareForUpdate of the status and finalize subresources: the
+    request keeps its part (status; spec for namespaces/finalize) and its
+    metadata, everything else is the stored object's. Metadata changes are
+    kept as kube-apiserver keeps them (namespaceStatusStrategy,
+    podStatusStrategy, resourcequotaStatusStrategy reset only the spec), so
+    labels and annotations can change through these subresources; a pod's
+    ownerReferences cannot (podStatusStrategy), and a pod status without a
+    qosClass keeps the stored one."""
+    own = ("spec",) if sub == "finalize" else res.status_fields
+    for k in set(old) | set(obj):
+        if k in ("kind", "apiVersion", "metadata") or k in own:
+            continue
+        if k in old:
+            obj[k] = copy.deepcopy(old[k])
+        else:
+            obj.pop(k, None)
+    if res.kind == "Pod" and sub == "status":
+        if "ownerReferences" in old["metadata"]:
+            obj["metadata"]["ownerReferences"] = copy.deepcopy(old["metadata"]["ownerReferences"])
+        else:
+            obj["metadata"].pop("ownerReferences", None)
+        qos = (old.get("status") or {}).get("qosClass")
+        if qos and not (obj.get("status") or {}).get("qosClass"):
+            obj["status"] = dict(obj.get("status") or {}, qosClass=qos)
 
 
 def _qos_class(spec):

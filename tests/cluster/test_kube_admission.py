@@ -353,3 +353,61 @@ def test_match_conditions(cluster, webhook, configs):
     assert r.returncode == 1
     assert "webhooks[0].matchConditions[0].expression" in r.stderr
     assert "compilation failed" in r.stderr
+
+
+def test_status_subresources_keep_metadata_changes(cluster, webhook, configs):
+    """pods/status and resourcequotas/status as kube-apiserver serves them
+    (podStatusStrategy, resourcequotaStatusStrategy): the request's status
+    and metadata (labels, annotations) are kept, its spec is not, a pod's
+    ownerReferences neither; webhooks get subResource "status", the
+    mutating ones the object as sent, the validating ones what is stored."""
+    name = unique("status")
+    cluster.kubectl("create", "namespace", name)
+    configs("MutatingWebhookConfiguration", "status-m", [{
+        "name": "status-m.example.com", "path": "/m", "namespaceSelector": only(name),
+        "rules": [{"operations": ["UPDATE"], "apiGroups": [""], "apiVersions": ["v1"],
+                   "resources": ["pods/status", "resourcequotas/status"]}]}])
+    configs("ValidatingWebhookConfiguration", "status-v", [{
+        "name": "status-v.example.com", "path": "/v", "namespaceSelector": only(name),
+        "rules": [{"operations": ["UPDATE"], "apiGroups": [""], "apiVersions": ["v1"],
+                   "resources": ["pods/status", "resourcequotas/status"]}]}])
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "p", "namespace": name, "labels": {"team": "ml"}},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    cluster.kubectl("create", "-f", "-", input=json.dumps(pod))
+    cluster.kubectl("patch", "pod", "p", "-n", name, "--subresource=status", "--type=merge",
+                    "-p", json.dumps({"metadata": {"labels": {"team": None, "moved": "yes"},
+                                                   "annotations": {"a": "1"},
+                                                   "ownerReferences": [{
+                                                       "apiVersion": "v1", "kind": "Pod",
+                                                       "name": "x", "uid": "u-1"}]},
+                                      "spec": {"activeDeadlineSeconds": 5},
+                                      "status": {"message": "hello"}}))
+    got = json.loads(cluster.kubectl("get", "pod", "p", "-n", name, "-o", "json").stdout)
+    assert got["metadata"]["labels"] == {"moved": "yes"}
+    assert got["metadata"]["annotations"] == {"a": "1"}
+    assert "ownerReferences" not in got["metadata"]
+    assert "activeDeadlineSeconds" not in got["spec"]
+    assert got["status"]["message"] == "hello"
+    assert got["status"]["qosClass"] == "BestEffort"
+    (m,) = [r["request"] for r in webhook.reviews("/m", "p")]
+    (v,) = [r["request"] for r in webhook.reviews("/v", "p")]
+    for req in (m, v):
+        assert req["operation"] == "UPDATE" and req["subResource"] == "status"
+        assert req["resource"] == {"group": "", "version": "v1", "resource": "pods"}
+        assert req["object"]["metadata"]["labels"] == {"moved": "yes"}
+        assert req["oldObject"]["metadata"]["labels"] == {"team": "ml"}
+    assert m["object"]["spec"]["activeDeadlineSeconds"] == 5
+    assert "activeDeadlineSeconds" not in v["object"]["spec"]
+
+    cluster.kubectl("create", "quota", "q", "--hard=pods=2", "-n", name)
+    cluster.kubectl("patch", "quota", "q", "-n", name, "--subresource=status", "--type=merge",
+                    "-p", json.dumps({"metadata": {"labels": {"workspace-id": "other"}},
+                                      "spec": {"hard": {"pods": "1"}},
+                                      "status": {"hard": {"pods": "50"}}}))
+    got = json.loads(cluster.kubectl("get", "quota", "q", "-n", name, "-o", "json").stdout)
+    assert got["metadata"]["labels"] == {"workspace-id": "other"}
+    assert got["spec"]["hard"] == {"pods": "2"}
+    assert got["status"]["hard"] == {"pods": "50"}
+    (v,) = [r["request"] for r in webhook.reviews("/v", "q")]
+    assert v["subResource"] == "status" and v["object"]["spec"]["hard"] == {"pods": "2"}

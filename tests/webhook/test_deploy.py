@@ -73,14 +73,17 @@ def test_base():
     assert all(w["reinvocationPolicy"] == "IfNeeded" for w in m["webhooks"])
     resources = {r for w in v["webhooks"] for rule in w["rules"] for r in rule["resources"]}
     assert resources == {"namespaces", "namespaces/status", "namespaces/finalize", "pods",
-                         "pods/ephemeralcontainers", "flyteworkflows", "resourcequotas"}
+                         "pods/status", "pods/ephemeralcontainers", "flyteworkflows",
+                         "resourcequotas", "resourcequotas/status"}
 
     def ops(hooks, resource):
         return {op for w in hooks for rule in w["rules"] if resource in rule["resources"]
                 for op in rule["operations"]}
-    # labels can change through the namespace subresources; pods are checked on UPDATE
-    assert ops(v["webhooks"], "namespaces/status") == {"UPDATE"}
-    assert ops(v["webhooks"], "namespaces/finalize") == {"UPDATE"}
+    # labels can change through the status subresources (and namespaces/finalize),
+    # quota admission enforces resourcequotas/status; pods are checked on UPDATE
+    for sub in ("namespaces/status", "namespaces/finalize", "pods/status",
+                "resourcequotas/status"):
+        assert ops(v["webhooks"], sub) == {"UPDATE"}, sub
     assert ops(v["webhooks"], "pods") == {"CREATE", "UPDATE"}
     assert ops(v["webhooks"], "pods/ephemeralcontainers") == {"UPDATE"}
     assert ops(m["webhooks"], "pods/ephemeralcontainers") == {"UPDATE"}

@@ -261,6 +261,88 @@ def test_pod_label_change_refused(c, installed):
                                          "team": "ml", "project": ID}
 
 
+def test_pod_label_change_through_status_refused(c, installed):
+    """pods/status keeps metadata changes (as the real API server does): the
+    labels are guarded there too, the kubelet's status writes still pass."""
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    c.kubectl("apply", "-f", "-", input=json.dumps(pod("task-5", labels={"project": ID})))
+    for labels, msg in (
+            ({"workspace-id": "ws-other-001"},
+             "tenant label 'workspace-id' of pod 'task-5' cannot be changed from 'ws-demo-001' "
+             "to 'ws-other-001', also not through pods/status"),
+            ({"flyte.org/tenant": None},
+             "tenant label 'flyte.org/tenant' of pod 'task-5' cannot be removed (it is "
+             "'ws-demo-001'), also not through pods/status"),
+            ({"project": "ws-other-001"},
+             "pod 'task-5' cannot get label project='ws-other-001', another workspace")):
+        r = c.kubectl("patch", "pod", "task-5", "-n", NS, "--subresource=status",
+                      "--type=merge", "-p", json.dumps({"metadata": {"labels": labels}}),
+                      check=False)
+        assert r.returncode != 0, labels
+        assert 'admission webhook "workloads.workspace.flyte.org" denied the request' \
+            in r.stderr
+        assert msg in r.stderr
+    c.kubectl("patch", "pod", "task-5", "-n", NS, "--subresource=status", "--type=merge",
+              "-p", json.dumps({"status": {"message": "running"},
+                                "metadata": {"labels": {"team": "ml"}}}))
+    got = json.loads(c.kubectl("get", "pod", "task-5", "-n", NS, "-o", "json").stdout)
+    assert got["metadata"]["labels"] == {"workspace-id": ID, "flyte.org/tenant": ID,
+                                         "project": ID, "team": "ml"}
+    assert got["status"]["message"] == "running"
+
+
+def test_quota_status_hard_and_labels_guarded(c, installed):
+    """resourcequotas/status: quota admission enforces status.hard; a user
+    whom RBAC lets write it may update status.used, not raise status.hard or
+    move a tenant label."""
+    if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
+        c.kubectl("create", "namespace", NS)
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "quota-status-writer", "namespace": NS},
+            "rules": [{"apiGroups": [""], "resources": ["resourcequotas",
+                                                        "resourcequotas/status"],
+                       "verbs": ["get", "list", "patch", "update"]}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "carol-quota-status", "namespace": NS},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": "quota-status-writer"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                             "name": "carol"}]}
+    c.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                    "items": [role, binding]}))
+    c.kubectl("create", "quota", "tier", "--hard=pods=10", "-n", NS)
+    c.kubectl("label", "quota", "tier", "-n", NS, "workspace-id=" + ID)
+
+    def quota():
+        return json.loads(c.kubectl("get", "quota", "tier", "-n", NS, "-o", "json").stdout)
+    from whlib import wait_for
+    assert wait_for(lambda: (quota().get("status") or {}).get("hard") == {"pods": "10"})
+
+    def patch(body):
+        return c.kubectl("--as", "carol", "patch", "quota", "tier", "-n", NS,
+                         "--subresource=status", "--type=merge", "-p", json.dumps(body),
+                         check=False)
+    r = patch({"status": {"hard": {"pods": "1k"}}})
+    assert r.returncode != 0
+    assert 'admission webhook "resourcequotas.workspace.flyte.org" denied the request' \
+        in r.stderr
+    assert "user 'carol' may not set status.hard of ResourceQuota 'tier' in workspace " \
+           "namespace 'flyte-ws-demo-001' to anything but its spec.hard" in r.stderr
+    r = patch({"metadata": {"labels": {"workspace-id": "ws-other-001"}}})
+    assert r.returncode != 0
+    assert "tenant label 'workspace-id' of ResourceQuota 'tier' cannot be changed from " \
+           "'ws-demo-001' to 'ws-other-001', also not through resourcequotas/status" \
+        in r.stderr
+    got = quota()
+    assert got["status"]["hard"] == {"pods": "10"}
+    assert got["metadata"]["labels"]["workspace-id"] == ID
+    # what quota admission writes passes
+    r = patch({"status": {"used": {"pods": "1"}}})
+    assert r.returncode == 0, r.stderr
+    c.kubectl("delete", "quota", "tier", "-n", NS)
+
+
 def test_flyteworkflow_of_another_project_refused(c, installed):
     if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
         c.kubectl("create", "namespace", NS)

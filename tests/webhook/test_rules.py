@@ -407,6 +407,53 @@ def test_pod_update_cannot_change_tenant_or_project_labels(webhook):
     assert resp["allowed"]
 
 
+def test_pod_status_cannot_change_tenant_or_project_labels(webhook):
+    """pods/status keeps metadata changes (podStatusStrategy): the labels of a
+    plain UPDATE are guarded there too; the kubelet's status writes pass."""
+    labels = {"workspace-id": ID, "flyte.org/tenant": ID, "project": ID, "team": "ml"}
+    old = pod_obj(NS, labels=labels)
+    old["status"] = {"phase": "Pending"}
+    cases = [
+        ({"workspace-id": "ws-other-001"},
+         "tenant label 'workspace-id' of pod 'task' cannot be changed from 'ws-demo-001' to "
+         "'ws-other-001', also not through pods/status"),
+        ({"flyte.org/tenant": None}, "tenant label 'flyte.org/tenant' of pod 'task' cannot be "
+                                     "removed (it is 'ws-demo-001'), also not through "
+                                     "pods/status"),
+        ({"project": "ws-other-001"}, "pod 'task' cannot get label project='ws-other-001', "
+                                      "another workspace: pods in namespace "
+                                      "'flyte-ws-demo-001' belong to project 'ws-demo-001', "
+                                      "also not through pods/status"),
+    ]
+    for change, msg in cases:
+        new = copy.deepcopy(old)
+        for k, v in change.items():
+            if v is None:
+                del new["metadata"]["labels"][k]
+            else:
+                new["metadata"]["labels"][k] = v
+        for path in ("/mutate", "/validate"):
+            resp = webhook.review(path, review("Pod", new, "UPDATE", NS, old=old, sub="status",
+                                               user="system:node:n1"))
+            assert not resp["allowed"], (change, resp)
+            assert resp["status"]["code"] == 403 and resp["status"]["reason"] == "Forbidden"
+            assert resp["status"]["message"] == msg
+    # a foreign project label on a pod that had none
+    bare = pod_obj(NS)
+    resp = webhook.review("/validate", review("Pod", pod_obj(NS, labels={"project": "x"}),
+                                              "UPDATE", NS, old=bare, sub="status"))
+    assert not resp["allowed"] and "project='x'" in resp["status"]["message"]
+    # the kubelet's status writes, other labels, and pods without labels pass unchanged
+    running = copy.deepcopy(old)
+    running["status"] = {"phase": "Running", "podIP": "10.0.0.7"}
+    relabeled = copy.deepcopy(old)
+    relabeled["metadata"]["labels"]["team"] = "data"
+    for o, n in ((old, running), (old, relabeled), (bare, bare)):
+        for path in ("/mutate", "/validate"):
+            resp = webhook.review(path, review("Pod", n, "UPDATE", NS, old=o, sub="status"))
+            assert resp["allowed"] and "patch" not in resp, resp
+
+
 def test_pod_ephemeral_containers(webhook):
     """pods/ephemeralcontainers (`kubectl debug`): a new ephemeral container gets
     the Flyte env and may not point FLYTE_DEFAULT_PROJECT elsewhere; the ones
@@ -574,6 +621,76 @@ def test_quota_outside_workspace_and_status_allowed(webhook):
     q = quota()
     assert webhook.review("/validate", review("ResourceQuota", q, "UPDATE", NS, old=q,
                                               sub="status", user="bob"))["allowed"]
+
+
+def synced(q, hard=None, used=None):
+    """q with the status the quota controller writes."""
+    q = copy.deepcopy(q)
+    q["status"] = {"hard": dict(hard or q["spec"]["hard"]), "used": dict(used or {"pods": "0"})}
+    return q
+
+
+def test_quota_status_guards_hard_and_tenant_labels(webhook):
+    """resourcequotas/status: quota admission enforces status.hard, and the
+    strategy keeps metadata changes. The quota controller (status.hard =
+    spec.hard, status.used) and quota admission (status.used) keep working."""
+    q = quota()
+    q["metadata"]["labels"] = {"workspace-id": ID, "managed-by": "kubectl-workspace"}
+    controller = "system:serviceaccount:kube-system:resourcequota-controller"
+
+    def ask(new, old, user=controller, groups=("system:serviceaccounts",)):
+        return webhook.review("/validate", review("ResourceQuota", new, "UPDATE", NS, old=old,
+                                                  sub="status", user=user, groups=groups))
+
+    # the controller's first sync, a usage update, quota admission on a quota
+    # whose spec a manager just changed (status.hard stale until the next sync)
+    moved = copy.deepcopy(q)
+    moved["spec"]["hard"] = {"pods": "50"}
+    for new, old in ((synced(q), q), (synced(q, used={"pods": "3"}), synced(q)),
+                     (synced(moved, hard={"pods": "100"}, used={"pods": "4"}),
+                      synced(moved, hard={"pods": "100"})),
+                     (synced(moved), synced(moved, hard={"pods": "100"}))):
+        resp = ask(new, old)
+        assert resp["allowed"], resp
+    # status.hard other than spec.hard, or gone
+    for hard in ({"pods": "1k"}, {"pods": "100", "requests.cpu": "1"}, None):
+        new = synced(q, hard=hard or {"pods": "1"})
+        if hard is None:
+            del new["status"]["hard"]
+        resp = ask(new, synced(q), user="bob@company.com", groups=("system:authenticated",))
+        assert not resp["allowed"], hard
+        assert resp["status"]["code"] == 403
+        assert resp["status"]["message"] == (
+            "user 'bob@company.com' may not set status.hard of ResourceQuota "
+            "'ws-demo-001-quota' in workspace namespace 'flyte-ws-demo-001' to anything but "
+            "its spec.hard: quota admission enforces status.hard, and workspace quotas are "
+            "managed by the platform")
+    # tenant labels
+    changed = synced(q)
+    changed["metadata"]["labels"]["workspace-id"] = "ws-other-001"
+    resp = ask(changed, synced(q))
+    assert not resp["allowed"]
+    assert resp["status"]["message"] == (
+        "tenant label 'workspace-id' of ResourceQuota 'ws-demo-001-quota' cannot be changed "
+        "from 'ws-demo-001' to 'ws-other-001', also not through resourcequotas/status")
+    removed = synced(q)
+    del removed["metadata"]["labels"]["workspace-id"]
+    resp = ask(removed, synced(q))
+    assert not resp["allowed"] and "cannot be removed (it is 'ws-demo-001')" \
+        in resp["status"]["message"]
+    claimed = synced(q)
+    claimed["metadata"]["labels"]["flyte.org/tenant"] = "ws-other-001"
+    resp = ask(claimed, synced(q))
+    assert not resp["allowed"] and "cannot get label flyte.org/tenant='ws-other-001'" \
+        in resp["status"]["message"]
+    # quota managers may, as on the quota itself; other namespaces are not ours
+    assert ask(synced(q, hard={"pods": "1k"}), synced(q), user="admin",
+               groups=("system:masters",))["allowed"]
+    other = copy.deepcopy(q)
+    other["metadata"]["namespace"] = "team-a"
+    assert webhook.review("/validate", review(
+        "ResourceQuota", synced(other, hard={"pods": "1k"}), "UPDATE", "team-a",
+        old=synced(other), sub="status", user="bob"))["allowed"]
 
 
 def test_quota_managers_from_flags(start_webhook):
