@@ -32,22 +32,22 @@ static const char env_help[] =
 	"Usage:\n"
 	"  kubectl workspace env ID [--domain D] [--write-config FILE] [-o json|yaml|table]\n";
 
-/* "https://h:p/x" -> host "h:p", insecure 0; "h:p" -> "h:p", insecure from env. */
-static void endpoint_parts(const char *url, char *host, size_t size, int *insecure)
+/* "https://h:p/x" -> host "h:p", plain_http 0; "h:p" -> "h:p", plain_http from env. */
+static void endpoint_parts(const char *url, char *host, size_t size, int *plain_http)
 {
 	const char *s = strstr(url, "://"), *h = s ? s + 3 : url, *slash;
 	const char *env = getenv("FLYTE_PLATFORM_INSECURE");
 
 	if (strncmp(url, "dns:///", 7) == 0)
 		h = url + 7, s = NULL;
-	*insecure = s ? strncmp(url, "http://", 7) == 0
+	*plain_http = s ? strncmp(url, "http://", 7) == 0
 		      : env && (strcmp(env, "true") == 0 || strcmp(env, "True") == 0 || strcmp(env, "1") == 0);
 	slash = strchr(h, '/');
 	snprintf(host, size, "%.*s", (int)(slash ? (size_t)(slash - h) : strlen(h)), h);
 	if (s && !strchr(host, ':')) {
 		size_t n = strlen(host);
 
-		snprintf(host + n, size - n, ":%s", *insecure ? "80" : "443");
+		snprintf(host + n, size - n, ":%s", *plain_http ? "80" : "443");
 	}
 }
 
@@ -61,7 +61,7 @@ static int yaml_name(const char *path)
 	       (n >= 3 && strcmp(path + n - 3, "yml") == 0);
 }
 
-static int write_config(const char *path, const char *host, int insecure, const char *ca,
+static int write_config(const char *path, const char *host, int plain_http, const char *ca,
 			const char *project, const char *domain, ws_err *err)
 {
 	cJSON *cfg = cJSON_CreateObject(), *admin, *task;
@@ -72,7 +72,7 @@ static int write_config(const char *path, const char *host, int insecure, const 
 	snprintf(endpoint, sizeof(endpoint), "dns:///%s", host);
 	admin = cJSON_AddObjectToObject(cfg, "admin");
 	cJSON_AddStringToObject(admin, "endpoint", endpoint);
-	cJSON_AddBoolToObject(admin, "insecure", insecure);
+	cJSON_AddBoolToObject(admin, "insecure", plain_http);
 	if (ca && *ca)
 		cJSON_AddStringToObject(admin, "caCertFilePath", ca);
 	task = cJSON_AddObjectToObject(cfg, "task");
@@ -125,7 +125,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	char host[512];
 	const char *ca;
-	int rc = 1, insecure = 0;
+	int rc = 1, plain_http = 0;
 
 	rc = cli_start(argc, argv, opts, cli, &pos, env_help, 1, 1, "env needs exactly one workspace ID",
 		       (const char *const[]){"json", "yaml", NULL});
@@ -164,13 +164,13 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 			       WS_PLATFORM_CONFIGMAP);
 		goto out_record;
 	}
-	endpoint_parts(s.platform.flyte_endpoint, host, sizeof(host), &insecure);
+	endpoint_parts(s.platform.flyte_endpoint, host, sizeof(host), &plain_http);
 	ca = getenv("FLYTE_PLATFORM_CA_CERT_FILE_PATH");
 	if (!ca || !*ca)
 		ca = s.platform.flyte_ca_file;
-	if (insecure || (ca && !*ca))
+	if (plain_http || (ca && !*ca))
 		ca = NULL;
-	if (config && write_config(config, host, insecure, ca, r.workspace_id, domain, &err)) {
+	if (config && write_config(config, host, plain_http, ca, r.workspace_id, domain, &err)) {
 		rc = cli_err(1, &err);
 		goto out_record;
 	}
@@ -181,7 +181,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		cJSON_AddStringToObject(vars, "FLYTE_DEFAULT_PROJECT", r.workspace_id);
 		cJSON_AddStringToObject(vars, "FLYTE_DEFAULT_DOMAIN", domain);
 		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_URL", host);
-		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_INSECURE", insecure ? "true" : "false");
+		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_INSECURE", plain_http ? "true" : "false");
 		if (ca)
 			cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_CA_CERT_FILE_PATH", ca);
 		if (print_as(stdout, cli->output, vars, &err))
@@ -191,7 +191,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		printf("export FLYTE_DEFAULT_PROJECT=%s\n", r.workspace_id);
 		printf("export FLYTE_DEFAULT_DOMAIN=%s\n", domain);
 		printf("export FLYTE_PLATFORM_URL='%s'\n", host);
-		printf("export FLYTE_PLATFORM_INSECURE=%s\n", insecure ? "true" : "false");
+		printf("export FLYTE_PLATFORM_INSECURE=%s\n", plain_http ? "true" : "false");
 		if (ca)
 			print_export("FLYTE_PLATFORM_CA_CERT_FILE_PATH", ca);
 	}

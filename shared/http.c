@@ -398,7 +398,7 @@ static int setup_easy(struct xfer *x, long timeout_ms, curl_write_callback write
 		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
 		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	}
-	if (t->insecure) {
+	if (t->skip_tls_verify) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}

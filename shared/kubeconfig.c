@@ -893,7 +893,7 @@ static char *cluster_info(const ws_http_target *t, const struct entry *cl)
 	cJSON_AddStringToObject(o, "server", t->base_url);
 	if (t->tls_server_name)
 		cJSON_AddStringToObject(o, "tls-server-name", t->tls_server_name);
-	if (t->insecure)
+	if (t->skip_tls_verify)
 		cJSON_AddBoolToObject(o, "insecure-skip-tls-verify", 1);
 	if (t->ca_pem) {
 		char *b64 = ws_base64_encode(t->ca_pem, t->ca_len);
@@ -923,13 +923,13 @@ static int set_cluster(ws_kube_conn *c, const struct entry *e, const ws_kubeconf
 	ws_http_target *t = &c->target;
 	char where[WHERE_MAX];
 	const char *server, *tsn, *proxy;
-	int insecure;
+	int skip_verify;
 
 	snprintf(where, sizeof(where), "kubeconfig %s: cluster '%s'", e->file->path, e->name);
 	if (field_str(e->obj, "server", &server, where, err) ||
 	    field_str(e->obj, "tls-server-name", &tsn, where, err) ||
 	    field_str(e->obj, "proxy-url", &proxy, where, err) ||
-	    field_bool(e->obj, "insecure-skip-tls-verify", &insecure, where, err))
+	    field_bool(e->obj, "insecure-skip-tls-verify", &skip_verify, where, err))
 		return -1;
 	if (opt->server)
 		server = opt->server;
@@ -937,17 +937,17 @@ static int set_cluster(ws_kube_conn *c, const struct entry *e, const ws_kubeconf
 		return ws_fail(err, WS_E_INVALID, "%s: no server", where);
 	if (set_server(t, server, where, err))
 		return -1;
-	if (opt->insecure) {
-		t->insecure = 1;
+	if (opt->skip_tls_verify) {
+		t->skip_tls_verify = 1;
 	} else {
 		if (load_pem(e, "certificate-authority", where, &t->ca_pem, &t->ca_len, err))
 			return -1;
-		if (insecure && t->ca_pem)
+		if (skip_verify && t->ca_pem)
 			return ws_fail(err, WS_E_INVALID,
 				       "%s: a certificate authority and insecure-skip-tls-verify "
 				       "cannot both be set",
 				       where);
-		t->insecure = insecure;
+		t->skip_tls_verify = skip_verify;
 	}
 	if (tsn && !(t->tls_server_name = xstrdup(tsn, err)))
 		return -1;
@@ -1165,7 +1165,7 @@ static int from_kubeconfig(ws_kube_conn *c, const struct kcfg *k, const ws_kubec
 	} else {
 		if (set_server(&c->target, opt->server, "--server", err))
 			return -1;
-		c->target.insecure = opt->insecure;
+		c->target.skip_tls_verify = opt->skip_tls_verify;
 	}
 	if (user_name && !kcfg_find(k, "users", "user", user_name, &user))
 		return ws_fail(err, WS_E_INVALID, "kubeconfig %s: user '%s' (of context '%s') not found",
@@ -1193,7 +1193,7 @@ static int from_flags(ws_kube_conn *c, const ws_kubeconfig_options *opt, ws_err 
 {
 	if (set_server(&c->target, opt->server, "--server", err))
 		return -1;
-	c->target.insecure = opt->insecure;
+	c->target.skip_tls_verify = opt->skip_tls_verify;
 	if (opt->token && !(c->target.bearer = xstrdup(opt->token, err)))
 		return -1;
 	c->context = strdup("");
