@@ -110,6 +110,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
+# test_strlist makes strdup and realloc fail on demand: wrapped in that
+# test binary only.
+$(BUILD)/tests/test_strlist: LDFLAGS_ALL += -Wl,--wrap=strdup,--wrap=realloc
+
 unit: $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 

@@ -260,27 +260,29 @@ int pki_write_key(const char *path, EVP_PKEY *key, ws_err *err)
 	return write_pem(path, 0600, emit_key, key, err);
 }
 
-void pki_sans(X509 *crt, ws_strlist *dns, ws_strlist *ips)
+int pki_sans(X509 *crt, ws_strlist *dns, ws_strlist *ips, ws_err *err)
 {
 	GENERAL_NAMES *names = X509_get_ext_d2i(crt, NID_subject_alt_name, NULL, NULL);
-	int i;
+	int i, rc = 0;
 
-	for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+	for (i = 0; rc == 0 && i < sk_GENERAL_NAME_num(names); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
 		char text[INET6_ADDRSTRLEN];
 
 		if (g->type == GEN_DNS) {
-			ws_strlist_add(dns, (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+			rc = ws_strlist_add(dns, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+					    err);
 		} else if (g->type == GEN_IPADD) {
 			int len = ASN1_STRING_length(g->d.iPAddress);
 			const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
 
 			if ((len == 4 || len == 16) &&
 			    inet_ntop(len == 4 ? AF_INET : AF_INET6, a, text, sizeof(text)))
-				ws_strlist_add(ips, text);
+				rc = ws_strlist_add(ips, text, err);
 		}
 	}
 	GENERAL_NAMES_free(names);
+	return rc;
 }
 
 void pki_common_name(X509 *crt, char *buf, size_t size)

@@ -6,27 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void strvec_push(struct strvec *s, const char *v)
-{
-	char **nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
-
-	if (!nv)
-		return;
-	s->v = nv;
-	s->v[s->n++] = strdup(v);
-}
-
-void strvec_release(struct strvec *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
 int cli_error(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -69,29 +48,30 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
-static void set_value(const struct opt *o, const char *v)
+static int set_value(const struct opt *o, const char *v, ws_err *err)
 {
-	if (o->type == OPT_LIST) {
-		struct strvec *s = o->target;
-		const char *p = v;
+	ws_strlist *s = o->target;
+	const char *p = v;
 
-		if (!o->split) {
-			strvec_push(s, v);
-			return;
-		}
-		while (*p) {
-			const char *comma = strchr(p, ',');
-			size_t n = comma ? (size_t)(comma - p) : strlen(p);
-			char *piece = strndup(p, n);
-
-			if (n)
-				strvec_push(s, piece);
-			free(piece);
-			p += n + (comma != NULL);
-		}
-		return;
+	if (o->type != OPT_LIST) {
+		*(const char **)o->target = v;
+		return 0;
 	}
-	*(const char **)o->target = v;
+	if (!o->split)
+		return ws_strlist_add(s, v, err);
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char *piece = strndup(p, n);
+		int rc = piece ? (n ? ws_strlist_add(s, piece, err) : 0)
+			       : ws_fail(err, WS_E_INTERNAL, "out of memory");
+
+		free(piece);
+		if (rc)
+			return -1;
+		p += n + (comma != NULL);
+	}
+	return 0;
 }
 
 /* The options every command accepts; g must hold GLOBAL_OPTS entries. */
@@ -165,7 +145,7 @@ int cli_find_command(int argc, char **argv)
 	return argc;
 }
 
-int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
 	      ws_err *err)
 {
 	struct opt globals[GLOBAL_OPTS];
@@ -177,7 +157,8 @@ int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 		const struct opt *o;
 
 		if (only_pos || a[0] != '-' || a[1] == '\0') {
-			strvec_push(pos, a);
+			if (ws_strlist_add(pos, a, err))
+				return -1;
 			continue;
 		}
 		if (strcmp(a, "--") == 0) {
@@ -208,7 +189,8 @@ int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 					return ws_fail(err, WS_E_INVALID, "flag needs an argument: %s", a);
 				val = argv[++i];
 			}
-			set_value(o, val);
+			if (set_value(o, val, err))
+				return -1;
 			break;
 		}
 	}
@@ -262,7 +244,7 @@ fail:
 	return -1;
 }
 
-int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
 	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
 	      const char *const *formats)
 {

@@ -18,6 +18,7 @@
 #include "k8s.h"
 #include "platform.h"
 #include "provision.h"
+#include "strlist.h"
 
 #define EXIT_USAGE 2
 
@@ -48,33 +49,28 @@ enum opt_type {
 	OPT_OPTIONAL  /* value only with '=': --dry-run, --dry-run=server */
 };
 
-struct strvec {
-	char **v;
-	size_t n;
-};
-
 struct opt {
 	const char *name;   /* long name without "--" */
 	char short_name;    /* or 0 */
 	enum opt_type type;
-	void *target;       /* int*, const char**, struct strvec* */
+	void *target;       /* int*, const char**, ws_strlist* */
 	const char *implicit; /* OPT_OPTIONAL: value when given without '=' */
 	int split;          /* OPT_LIST: split values at ',' */
 };
 
 /* Parse argv[1..] against the command's options and the global ones.
- * Positional arguments are collected in pos (copies; strvec_release frees
+ * Positional arguments are collected in pos (copies; ws_strlist_release frees
  * them; "--" ends the options). Unknown flags are an error naming the flag.
  * -o table means the default human output: cli->output is left NULL and
  * cli->output_table set, so commands only ever see json, yaml, name... */
-int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
 	      ws_err *err);
 /* The start of every command: parse the flags, print `help` for --help,
  * check that there are min_pos..max_pos positional arguments (else print
  * count_msg) and that -o is one of `formats` (NULL: -o not allowed; -o
  * table, the default output, is accepted whenever formats is not NULL).
  * Returns -1 to go on, else the exit code for the command to return. */
-int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
 	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
 	      const char *const *formats);
 /* Where the subcommand is in a plugin command line: the index of the first
@@ -83,8 +79,6 @@ int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, st
  * global flags anywhere. argc when there is none (only flags). A command
  * flag or an unknown one before the subcommand stops the search there. */
 int cli_find_command(int argc, char **argv);
-void strvec_push(struct strvec *s, const char *v);
-void strvec_release(struct strvec *s);
 
 /* Print "error: <msg>" to stderr; returns code for `return cli_error(...)`. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

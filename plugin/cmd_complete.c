@@ -242,7 +242,7 @@ int cmd_complete(int argc, char **argv, struct cli *cli)
 		{"dry-run", 0, OPT_OPTIONAL, &dummy_str, "client", 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	size_t npos;
 	ws_err err;
 	int directive = DIRECTIVE_NO_FILES;
@@ -285,9 +285,9 @@ int cmd_complete(int argc, char **argv, struct cli *cli)
 			offer("", (const char *const[]){"add", "remove", "set-role", NULL}, cur);
 		else if (npos == 2)
 			offer_ids(cli, cur);
-		else if (npos == 3 && strcmp(pos.v[1], "add") != 0)
-			offer_users(cli, pos.v[2], cur);
-		else if (npos == 4 && strcmp(pos.v[1], "remove") != 0)
+		else if (npos == 3 && strcmp(pos.items[1], "add") != 0)
+			offer_users(cli, pos.items[2], cur);
+		else if (npos == 4 && strcmp(pos.items[1], "remove") != 0)
 			offer("", roles, cur);
 	} else if (strcmp(cmd, "tier") == 0) {
 		if (npos == 1)
@@ -301,6 +301,6 @@ int cmd_complete(int argc, char **argv, struct cli *cli)
 	}
 done:
 	printf(":%d\n", directive);
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return 0;
 }

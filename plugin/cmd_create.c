@@ -44,8 +44,8 @@ struct create_opts {
 	const char *owner;
 	char *owner_buf;  /* owner typed at a prompt */
 	char *tier_buf;
-	struct strvec members;
-	struct strvec services;
+	ws_strlist members;
+	ws_strlist services;
 	const char *tier;
 	const char *dry_run;
 	int yes;
@@ -87,13 +87,13 @@ static int build_record(ws_record *r, const ws_platform *p, const char *name, un
 	if (ws_record_init(r, p, name, seq, o->owner, o->tier, now, err))
 		return -1;
 	for (i = 0; i < o->members.n; i++)
-		if (add_member(r, o->members.v[i], err))
+		if (add_member(r, o->members.items[i], err))
 			goto fail;
 	if (o->services.n == 0 && ws_record_add_service(r, "flyte", err))
 		goto fail;
 	for (i = 0; i < o->services.n; i++) {
-		if (ws_check_dns_label(o->services.v[i], "service", err) ||
-		    ws_record_add_service(r, o->services.v[i], err))
+		if (ws_check_dns_label(o->services.items[i], "service", err) ||
+		    ws_record_add_service(r, o->services.items[i], err))
 			goto fail;
 	}
 	return 0;
@@ -244,7 +244,8 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 				}
 			}
 			snprintf(spec, sizeof(spec), "%s=%s%s%s", user, role, *email ? ":" : "", email);
-			strvec_push(&o->members, spec);
+			if (ws_strlist_add(&o->members, spec, err))
+				return -1;
 		}
 	}
 	if (!o->services.n) {
@@ -254,7 +255,8 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 			char *tok, *save = NULL;
 
 			for (tok = strtok_r(line, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-				strvec_push(&o->services, tok);
+				if (ws_strlist_add(&o->services, tok, err))
+					return -1;
 		}
 	}
 	ws_tiers_names(&p->tiers, names, sizeof(names));
@@ -318,7 +320,7 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		{"dry-run", 0, OPT_OPTIONAL, &o.dry_run, "client", 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	struct session sess;
 	ws_platform platform, *pf;
 	ws_record record;
@@ -353,7 +355,7 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		goto out_args;
 	}
 	client_only = o.dry_run && strcmp(o.dry_run, "client") == 0;
-	name = pos.n ? strdup(pos.v[0]) : NULL;
+	name = pos.n ? strdup(pos.items[0]) : NULL;
 	interactive = cli->tty && (!name || !o.owner);
 	if (!interactive && (!name || !o.owner)) {
 		rc = cli_error(EXIT_USAGE, "missing %s%s%s (pass them as arguments, or run on a terminal to be asked)",
@@ -434,8 +436,8 @@ out_args:
 	free(name);
 	free(o.owner_buf);
 	free(o.tier_buf);
-	strvec_release(&o.members);
-	strvec_release(&o.services);
-	strvec_release(&pos);
+	ws_strlist_release(&o.members);
+	ws_strlist_release(&o.services);
+	ws_strlist_release(&pos);
 	return rc;
 }

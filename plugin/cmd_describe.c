@@ -57,7 +57,7 @@ void print_drift_table(FILE *f, const ws_drift *d, size_t n)
 
 int cmd_describe(int argc, char **argv, struct cli *cli)
 {
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record r;
 	ws_drift *drift = NULL;
@@ -76,7 +76,7 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 		rc = cli_err(1, &err);
 		goto out;
 	}
-	if (ws_record_load(&s.prov, pos.v[0], &r, NULL, &err)) {
+	if (ws_record_load(&s.prov, pos.items[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;
 	}
@@ -86,7 +86,7 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 		rc = 0;
 		goto out_record;
 	}
-	if (!ws_k8s_get(&s.k8s, &WS_KIND_CONFIGMAP, s.platform.system_namespace, pos.v[0], &cm, NULL)) {
+	if (!ws_k8s_get(&s.k8s, &WS_KIND_CONFIGMAP, s.platform.system_namespace, pos.items[0], &cm, NULL)) {
 		const char *st = ws_json_str(cm, "data", WS_STATUS_KEY, NULL);
 
 		status = st ? cJSON_Parse(st) : NULL;
@@ -133,6 +133,6 @@ out_record:
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

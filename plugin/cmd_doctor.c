@@ -76,7 +76,7 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 		{"fix", 0, OPT_BOOL, &fix, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record *recs = NULL;
 	size_t n = 0, i;
@@ -96,7 +96,7 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 	s.quiet_unchanged = 1;
 	if (pos.n == 1) {
 		recs = calloc(1, sizeof(*recs));
-		if (ws_record_load(&s.prov, pos.v[0], &recs[0], NULL, &err)) {
+		if (ws_record_load(&s.prov, pos.items[0], &recs[0], NULL, &err)) {
 			free(recs);
 			rc = cli_err(1, &err);
 			goto out_session;
@@ -158,6 +158,6 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

@@ -119,7 +119,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		{"write-config", 0, OPT_STRING, &config, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record r;
 	ws_err err;
@@ -154,7 +154,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		rc = cli_error(EXIT_USAGE, "unknown domain '%s' (domains: %s)", domain, list);
 		goto out_session;
 	}
-	if (ws_record_load(&s.prov, pos.v[0], &r, NULL, &err)) {
+	if (ws_record_load(&s.prov, pos.items[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;
 	}
@@ -204,6 +204,6 @@ out_record:
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

@@ -17,7 +17,7 @@ static const char list_help[] =
 
 int cmd_list(int argc, char **argv, struct cli *cli)
 {
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record *recs = NULL;
 	cJSON **status = NULL;
@@ -84,6 +84,6 @@ int cmd_list(int argc, char **argv, struct cli *cli)
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

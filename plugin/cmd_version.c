@@ -13,7 +13,7 @@ static const char version_help[] =
 
 int cmd_version(int argc, char **argv, struct cli *cli)
 {
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	ws_err err;
 	cJSON *v;
 	int rc;
@@ -33,6 +33,6 @@ int cmd_version(int argc, char **argv, struct cli *cli)
 		rc = cli_err(1, &err);
 	cJSON_Delete(v);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

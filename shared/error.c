@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ws_err_clear(ws_err *err)
@@ -79,4 +80,13 @@ int ws_err_prefix(ws_err *err, const char *fmt, ...)
 int ws_err_is_http(const ws_err *err, int status)
 {
 	return err && err->kind == WS_E_HTTP && err->code == status;
+}
+
+char *ws_strdup(const char *s, ws_err *err)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		ws_fail(err, WS_E_INTERNAL, "out of memory");
+	return d;
 }

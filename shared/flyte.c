@@ -337,10 +337,8 @@ int ws_flyte_domains(ws_flyte *f, ws_strlist *out, ws_err *err)
 	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(reply, "domains")) {
 		const char *id = ws_json_str(d, "id", NULL);
 
-		if (id && ws_strlist_add(out, id)) {
-			ws_fail(err, WS_E_INTERNAL, "out of memory");
+		if (id && ws_strlist_add(out, id, err))
 			goto out;
-		}
 	}
 	rc = 0;
 out:

@@ -11,38 +11,6 @@
 
 #define PLATFORM_FILE_MAX (1u << 20)
 
-void ws_strlist_release(ws_strlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
-}
-
-int ws_strlist_add(ws_strlist *l, const char *s)
-{
-	char **items = realloc(l->items, (l->n + 1) * sizeof(*items));
-
-	if (!items)
-		return -1;
-	l->items = items;
-	l->items[l->n++] = strdup(s);
-	return 0;
-}
-
-int ws_strlist_has(const ws_strlist *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->items[i], s) == 0)
-			return 1;
-	return 0;
-}
-
 static void set(char **field, const char *value)
 {
 	char *copy = value ? strdup(value) : NULL;
@@ -76,20 +44,25 @@ int ws_platform_defaults(ws_platform *p, ws_err *err)
 	if (ws_ns_template_parse(&p->ns_template, WS_DEFAULT_NS_TEMPLATE, err))
 		return -1;
 	for (i = 0; i < 3; i++)
-		ws_strlist_add(&p->domains, domains[i]);
+		if (ws_strlist_add(&p->domains, domains[i], err))
+			return -1;
 	set(&p->default_domain, "development");
 	set(&p->flyte_namespace, "flyte");
 	set(&p->flyteadmin_configmap, "flyte-admin-base-config");
 	set(&p->flyteadmin_config_key, "namespace_config.yaml");
-	ws_strlist_add(&p->allow_namespaces, "flyte");
+	if (ws_strlist_add(&p->allow_namespaces, "flyte", err))
+		return -1;
 	set(&p->cloud_provider, "aws");
 	set(&p->cloud_account, "123456789012");
 	provider_defaults(p);
 	set(&p->default_tier, WS_DEFAULT_TIER);
-	ws_strlist_add(&p->quota_managers, "group:system:masters");
-	/* kubeadm >= 1.29: admin.conf is in this group, no longer in system:masters */
-	ws_strlist_add(&p->quota_managers, "group:kubeadm:cluster-admins");
-	ws_strlist_add(&p->quota_managers, "system:serviceaccount:workspace-system:workspace-controller");
+	/* kubeadm >= 1.29: admin.conf is in group:kubeadm:cluster-admins, no longer
+	 * in system:masters */
+	if (ws_strlist_add(&p->quota_managers, "group:system:masters", err) ||
+	    ws_strlist_add(&p->quota_managers, "group:kubeadm:cluster-admins", err) ||
+	    ws_strlist_add(&p->quota_managers,
+			   "system:serviceaccount:workspace-system:workspace-controller", err))
+		return -1;
 	return ws_tiers_default(&p->tiers, err);
 }
 
@@ -155,7 +128,10 @@ static int string_list(ws_strlist *out, const cJSON *v, const char *name, ws_err
 			return ws_fail(err, WS_E_INVALID,
 				       "platform setting '%s' must be a list of non-empty strings", name);
 		}
-		ws_strlist_add(&fresh, c->valuestring);
+		if (ws_strlist_add(&fresh, c->valuestring, err)) {
+			ws_strlist_release(&fresh);
+			return -1;
+		}
 	}
 	ws_strlist_release(out);
 	*out = fresh;
