@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 
 /* Certificates are valid from a few minutes ago: clocks in a cluster drift. */
@@ -203,41 +204,23 @@ int pki_key_matches(X509 *crt, EVP_PKEY *key)
 	return X509_check_private_key(crt, key) == 1 ? 1 : (ERR_clear_error(), 0);
 }
 
-/* Write through a temporary file in the same directory, then rename. */
-static int write_pem(const char *path, mode_t mode, int (*emit)(BIO *, void *), void *obj,
-		     ws_err *err)
+struct pem_out {
+	int (*emit)(BIO *, void *);
+	void *obj;
+	const char *path;
+};
+
+/* Straight to the descriptor, past stdio's buffer: no copy of a key is left
+ * in freed memory. */
+static int write_pem(FILE *f, void *ctx, ws_err *err)
 {
-	char tmp[4096];
-	BIO *bio;
-	int fd, ok;
+	const struct pem_out *o = ctx;
+	BIO *bio = BIO_new_fd(fileno(f), BIO_NOCLOSE);
+	int ok = bio && o->emit(bio, o->obj) && BIO_flush(bio) == 1;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return ws_fail(err, WS_E_INVALID, "path too long: '%s'", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	if (fchmod(fd, mode) != 0) {
-		close(fd);
-		unlink(tmp);
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	}
-	bio = BIO_new_fd(fd, BIO_CLOSE);
-	ok = bio && emit(bio, obj) && BIO_flush(bio) == 1;
-	if (ok)
-		ok = fsync(fd) == 0;
-	if (bio)
-		BIO_free(bio);
-	else
-		close(fd);
-	if (!ok || rename(tmp, path) != 0) {
-		int e = errno;
-
-		unlink(tmp);
-		ERR_clear_error();
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path,
-			       ok ? strerror(e) : "write failed");
-	}
-	return 0;
+	BIO_free(bio);
+	ERR_clear_error();
+	return ok ? 0 : ws_fail(err, WS_E_IO, "cannot write '%s': write failed", o->path);
 }
 
 static int emit_cert(BIO *b, void *crt)
@@ -252,12 +235,16 @@ static int emit_key(BIO *b, void *key)
 
 int pki_write_cert(const char *path, X509 *crt, ws_err *err)
 {
-	return write_pem(path, 0644, emit_cert, crt, err);
+	struct pem_out o = {emit_cert, crt, path};
+
+	return ws_file_replace(path, 0644, write_pem, &o, err);
 }
 
 int pki_write_key(const char *path, EVP_PKEY *key, ws_err *err)
 {
-	return write_pem(path, 0600, emit_key, key, err);
+	struct pem_out o = {emit_key, key, path};
+
+	return ws_file_replace(path, 0600, write_pem, &o, err);
 }
 
 int pki_sans(X509 *crt, ws_strlist *dns, ws_strlist *ips, ws_err *err)

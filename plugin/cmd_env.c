@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "cli.h"
 #include "json.h"
 
@@ -61,41 +62,43 @@ static int yaml_name(const char *path)
 	       (n >= 3 && strcmp(path + n - 3, "yml") == 0);
 }
 
-static int write_config(const char *path, const char *host, int plain_http, const char *ca,
-			const char *project, const char *domain, ws_err *err)
-{
-	cJSON *cfg = cJSON_CreateObject(), *admin, *task;
-	char tmp[4096], endpoint[600];
-	FILE *f;
-	int rc;
+struct flyte_config {
+	cJSON *cfg;
+	const char *project, *domain;
+};
 
-	snprintf(endpoint, sizeof(endpoint), "dns:///%s", host);
-	admin = cJSON_AddObjectToObject(cfg, "admin");
-	cJSON_AddStringToObject(admin, "endpoint", endpoint);
-	cJSON_AddBoolToObject(admin, "insecure", plain_http);
-	if (ca && *ca)
-		cJSON_AddStringToObject(admin, "caCertFilePath", ca);
-	task = cJSON_AddObjectToObject(cfg, "task");
-	cJSON_AddStringToObject(task, "project", project);
-	cJSON_AddStringToObject(task, "domain", domain);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	f = fopen(tmp, "w");
-	if (!f) {
-		cJSON_Delete(cfg);
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	}
+static int write_yaml(FILE *f, void *ctx, ws_err *err)
+{
+	const struct flyte_config *c = ctx;
+
 	fprintf(f, "# Flyte config for workspace %s, domain %s (kubectl workspace env --write-config).\n"
 		   "# pyflyte reads admin.*; it takes the project only from FLYTE_DEFAULT_PROJECT\n"
 		   "# (task.* below is read by flytectl), so also run:\n"
 		   "#   export FLYTE_DEFAULT_PROJECT=%s FLYTE_DEFAULT_DOMAIN=%s\n",
-		project, domain, project, domain);
-	rc = print_yaml(f, cfg, err);
-	cJSON_Delete(cfg);
-	if (fclose(f) || rc || rename(tmp, path)) {
-		unlink(tmp);
-		return rc ? -1 : ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	}
-	return 0;
+		c->project, c->domain, c->project, c->domain);
+	return print_yaml(f, c->cfg, err);
+}
+
+static int write_config(const char *path, const char *host, int plain_http, const char *ca,
+			const char *project, const char *domain, ws_err *err)
+{
+	struct flyte_config c = {cJSON_CreateObject(), project, domain};
+	cJSON *admin, *task;
+	char endpoint[600];
+	int rc;
+
+	snprintf(endpoint, sizeof(endpoint), "dns:///%s", host);
+	admin = cJSON_AddObjectToObject(c.cfg, "admin");
+	cJSON_AddStringToObject(admin, "endpoint", endpoint);
+	cJSON_AddBoolToObject(admin, "insecure", plain_http);
+	if (ca && *ca)
+		cJSON_AddStringToObject(admin, "caCertFilePath", ca);
+	task = cJSON_AddObjectToObject(c.cfg, "task");
+	cJSON_AddStringToObject(task, "project", project);
+	cJSON_AddStringToObject(task, "domain", domain);
+	rc = ws_file_replace(path, 0644, write_yaml, &c, err);
+	cJSON_Delete(c.cfg);
+	return rc;
 }
 
 /* export NAME='VALUE' with VALUE quoted for sh (a ' becomes '\''). */

@@ -462,11 +462,8 @@ static void transport_error(struct xfer *x, CURLcode rc)
 		detail[0] = (char)(detail[0] - 'A' + 'a');
 	ws_fail(&r->err, WS_E_TRANSPORT, "%s %s%s: %s", r->method,
 		r->target->base_url ? r->target->base_url : "", r->path, detail);
-	if (r->attempts > 1) {
-		size_t n = strlen(r->err.msg);
-
-		snprintf(r->err.msg + n, sizeof(r->err.msg) - n, " (after %d attempts)", r->attempts);
-	}
+	if (r->attempts > 1)
+		ws_err_append(&r->err, " (after %d attempts)", r->attempts);
 }
 
 static int max_retries(const ws_http_target *t)
