@@ -244,21 +244,20 @@ fail:
 	return -1;
 }
 
-int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
-	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
-	      const char *const *formats)
+int cli_start(int argc, char **argv, const struct cmd_spec *spec, struct cli *cli,
+	      ws_strlist *pos)
 {
-	const char *const *f;
+	const char *const *f, *const *formats = spec->formats;
 	ws_err err;
 
-	if (cli_parse(argc, argv, opts, cli, pos, &err))
+	if (cli_parse(argc, argv, spec->opts, cli, pos, &err))
 		return cli_err(EXIT_USAGE, &err);
 	if (cli->help) {
-		fputs(help, stdout);
+		fputs(spec->help, stdout);
 		return 0;
 	}
-	if (pos->n < min_pos || pos->n > max_pos)
-		return cli_error(EXIT_USAGE, "%s", count_msg);
+	if (pos->n < spec->min_pos || pos->n > spec->max_pos)
+		return cli_error(EXIT_USAGE, "%s", spec->count_msg);
 	if (cli->output_table && !formats)
 		return cli_error(EXIT_USAGE, "invalid --output 'table': this command has no -o");
 	if (!cli->output)
@@ -278,4 +277,19 @@ int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, ws
 		}
 		return cli_error(EXIT_USAGE, "invalid --output '%s': use one of %stable", cli->output, list);
 	}
+}
+
+int cli_session(struct cli *cli, struct session *s)
+{
+	ws_err err;
+
+	return session_open(cli, s, &err) ? cli_err(1, &err) : -1;
+}
+
+int cli_start_session(int argc, char **argv, const struct cmd_spec *spec, struct cli *cli,
+		      ws_strlist *pos, struct session *s)
+{
+	int rc = cli_start(argc, argv, spec, cli, pos);
+
+	return rc >= 0 ? rc : cli_session(cli, s);
 }

@@ -65,14 +65,23 @@ struct opt {
  * cli->output_table set, so commands only ever see json, yaml, name... */
 int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
 	      ws_err *err);
-/* The start of every command: parse the flags, print `help` for --help,
- * check that there are min_pos..max_pos positional arguments (else print
- * count_msg) and that -o is one of `formats` (NULL: -o not allowed; -o
- * table, the default output, is accepted whenever formats is not NULL).
+/* What a command accepts: its flags (NULL: only the global ones), its
+ * --help text, min_pos..max_pos positional arguments (else count_msg is
+ * the error) and the -o formats (NULL: -o not allowed; -o table, the
+ * default output, is accepted whenever formats is not NULL). */
+struct cmd_spec {
+	const struct opt *opts;
+	const char *help;
+	size_t min_pos, max_pos;
+	const char *count_msg;
+	const char *const *formats;
+};
+
+/* The start of every command: parse the flags, print the help for --help,
+ * check the positional arguments and -o against spec.
  * Returns -1 to go on, else the exit code for the command to return. */
-int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
-	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
-	      const char *const *formats);
+int cli_start(int argc, char **argv, const struct cmd_spec *spec, struct cli *cli,
+	      ws_strlist *pos);
 /* Where the subcommand is in a plugin command line: the index of the first
  * argument that is neither a global flag nor a global flag's value
  * (`kubectl workspace --context admin list` -> 3), as kubectl accepts
@@ -112,6 +121,13 @@ struct session {
  * stderr when -o is set. */
 int session_open(struct cli *cli, struct session *s, ws_err *err);
 void session_close(struct session *s);
+/* session_open, printing its error: -1 when s is open (the caller closes
+ * it), else the exit code for the command to return. */
+int cli_session(struct cli *cli, struct session *s);
+/* The start of a command that reaches the cluster: cli_start, then
+ * cli_session. -1 to go on with s open, else the exit code (s not open). */
+int cli_start_session(int argc, char **argv, const struct cmd_spec *spec, struct cli *cli,
+		      ws_strlist *pos, struct session *s);
 
 /* Ask on the terminal: prints the prompt (and default) and reads a line.
  * Returns 0 with the answer (default when empty), -1 at end of input. */

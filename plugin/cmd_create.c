@@ -371,10 +371,9 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		}
 		pf = &platform;
 	} else {
-		if (session_open(cli, &sess, &err)) {
-			rc = cli_err(1, &err);
+		if ((rc = cli_session(cli, &sess)) >= 0)
 			goto out_args;
-		}
+		rc = 1;
 		sess.prov.dry_run = o.dry_run && strcmp(o.dry_run, "server") == 0;
 		pf = &sess.platform;
 	}

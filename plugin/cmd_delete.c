@@ -79,6 +79,9 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 		{"dry-run", 0, OPT_OPTIONAL, &dry_run, "client", 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
+	const struct cmd_spec spec = {
+		opts, delete_help, 1, 1, "delete needs exactly one workspace ID", NULL,
+	};
 	ws_strlist pos = {0};
 	struct session s;
 	ws_record r;
@@ -86,11 +89,9 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 	char holder[128];
 	int rc = 1, ctl;
 
-	rc = cli_start(argc, argv, opts, cli, &pos, delete_help, 1, 1,
-		       "delete needs exactly one workspace ID", NULL);
+	rc = cli_start(argc, argv, &spec, cli, &pos);
 	if (rc >= 0)
 		goto out;
-	rc = 1;
 	if (dry_run && strcmp(dry_run, "client") && strcmp(dry_run, "server") &&
 	    strcmp(dry_run, "none")) {
 		rc = cli_error(EXIT_USAGE, "invalid --dry-run '%s': use none, client or server", dry_run);
@@ -105,10 +106,10 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 			       pos.items[0]);
 		goto out;
 	}
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
+	rc = cli_session(cli, &s);
+	if (rc >= 0)
 		goto out;
-	}
+	rc = 1;
 	s.prov.dry_run = dry_run && strcmp(dry_run, "server") == 0;
 	if (ws_record_load(&s.prov, pos.items[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);

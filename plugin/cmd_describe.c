@@ -57,6 +57,10 @@ void print_drift_table(FILE *f, const ws_drift *d, size_t n)
 
 int cmd_describe(int argc, char **argv, struct cli *cli)
 {
+	const struct cmd_spec spec = {
+		NULL, describe_help, 1, 1, "describe needs exactly one workspace ID",
+		(const char *const[]){"json", "yaml", "name", NULL},
+	};
 	ws_strlist pos = {0};
 	struct session s;
 	ws_record r;
@@ -66,16 +70,10 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1;
 
-	rc = cli_start(argc, argv, NULL, cli, &pos, describe_help, 1, 1,
-		       "describe needs exactly one workspace ID",
-		       (const char *const[]){"json", "yaml", "name", NULL});
+	rc = cli_start_session(argc, argv, &spec, cli, &pos, &s);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
-		goto out;
-	}
 	if (ws_record_load(&s.prov, pos.items[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;

@@ -76,6 +76,10 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 		{"fix", 0, OPT_BOOL, &fix, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
+	const struct cmd_spec spec = {
+		opts, doctor_help, 0, 1, "doctor takes at most one workspace ID",
+		(const char *const[]){"json", "yaml", NULL},
+	};
 	ws_strlist pos = {0};
 	struct session s;
 	ws_record *recs = NULL;
@@ -83,16 +87,10 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1, drifted = 0, failed = 0;
 
-	rc = cli_start(argc, argv, opts, cli, &pos, doctor_help, 0, 1,
-		       "doctor takes at most one workspace ID",
-		       (const char *const[]){"json", "yaml", NULL});
+	rc = cli_start_session(argc, argv, &spec, cli, &pos, &s);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
-		goto out;
-	}
 	s.quiet_unchanged = 1;
 	if (pos.n == 1) {
 		recs = calloc(1, sizeof(*recs));

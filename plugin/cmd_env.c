@@ -122,6 +122,10 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		{"write-config", 0, OPT_STRING, &config, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
+	const struct cmd_spec spec = {
+		opts, env_help, 1, 1, "env needs exactly one workspace ID",
+		(const char *const[]){"json", "yaml", NULL},
+	};
 	ws_strlist pos = {0};
 	struct session s;
 	ws_record r;
@@ -130,15 +134,10 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 	const char *ca;
 	int rc = 1, plain_http = 0;
 
-	rc = cli_start(argc, argv, opts, cli, &pos, env_help, 1, 1, "env needs exactly one workspace ID",
-		       (const char *const[]){"json", "yaml", NULL});
+	rc = cli_start_session(argc, argv, &spec, cli, &pos, &s);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
-		goto out;
-	}
 	if (config && !yaml_name(config)) {
 		rc = cli_error(EXIT_USAGE, "--write-config '%s': the name must end in .yaml or .yml "
 					   "(pyflyte reads any other name as an INI file)", config);

@@ -17,6 +17,10 @@ static const char list_help[] =
 
 int cmd_list(int argc, char **argv, struct cli *cli)
 {
+	const struct cmd_spec spec = {
+		NULL, list_help, 0, 0, "list takes no arguments",
+		(const char *const[]){"json", "yaml", "name", NULL},
+	};
 	ws_strlist pos = {0};
 	struct session s;
 	ws_record *recs = NULL;
@@ -25,15 +29,10 @@ int cmd_list(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1;
 
-	rc = cli_start(argc, argv, NULL, cli, &pos, list_help, 0, 0, "list takes no arguments",
-		       (const char *const[]){"json", "yaml", "name", NULL});
+	rc = cli_start_session(argc, argv, &spec, cli, &pos, &s);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
-		goto out;
-	}
 	if (ws_record_list(&s.prov, &recs, &status, &n, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;

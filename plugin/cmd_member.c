@@ -107,8 +107,8 @@ static int run_edit(struct cli *cli, const char *id, struct edit *e)
 	ws_err err;
 	int rc, ctl;
 
-	if (session_open(cli, &s, &err))
-		return cli_err(1, &err);
+	if ((rc = cli_session(cli, &s)) >= 0)
+		return rc;
 	e->platform = &s.platform;
 	s.quiet_unchanged = 1;
 	ctl = use_controller(cli, &s, holder, sizeof(holder), &err);
@@ -186,11 +186,12 @@ out:
 
 int cmd_tier(int argc, char **argv, struct cli *cli)
 {
+	static const struct cmd_spec spec = {NULL, tier_help, 2, 2, "usage: tier ID TIER", NULL};
 	ws_strlist pos = {0};
 	struct edit e = {0};
 	int rc;
 
-	rc = cli_start(argc, argv, NULL, cli, &pos, tier_help, 2, 2, "usage: tier ID TIER", NULL);
+	rc = cli_start(argc, argv, &spec, cli, &pos);
 	if (rc >= 0)
 		goto out;
 	e.op = OP_TIER;
