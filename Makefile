@@ -110,9 +110,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
-# test_strlist makes strdup and realloc fail on demand: wrapped in that
-# test binary only.
+# test_strlist and test_xalloc make allocations fail on demand: wrapped in
+# those test binaries only.
 $(BUILD)/tests/test_strlist: LDFLAGS_ALL += -Wl,--wrap=strdup,--wrap=realloc
+$(BUILD)/tests/test_xalloc: LDFLAGS_ALL += -Wl,--wrap=malloc
 
 unit: $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)

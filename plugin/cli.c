@@ -1,6 +1,7 @@
 /* cli.c - flag parsing, error printing and platform loading shared by the
  * subcommands (see cli.h). */
 #include "cli.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -62,9 +63,8 @@ static int set_value(const struct opt *o, const char *v, ws_err *err)
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char *piece = strndup(p, n);
-		int rc = piece ? (n ? ws_strlist_add(s, piece, err) : 0)
-			       : ws_fail(err, WS_E_INTERNAL, "out of memory");
+		char *piece = xstrndup(p, n);
+		int rc = n ? ws_strlist_add(s, piece, err) : 0;
 
 		free(piece);
 		if (rc)
@@ -208,17 +208,17 @@ int cli_platform_overrides(const struct cli *cli, ws_platform *p, ws_err *err)
 		return -1;
 	if (cli->tiers_file && !ws_tiers_find(&p->tiers, p->default_tier, NULL)) {
 		free(p->default_tier);
-		p->default_tier = strdup(p->tiers.tiers[0].name);
+		p->default_tier = xstrdup(p->tiers.tiers[0].name);
 	}
 	if (cli->system_namespace) {
 		if (ws_check_dns_label(cli->system_namespace, "namespace", err))
 			return -1;
 		free(p->system_namespace);
-		p->system_namespace = strdup(cli->system_namespace);
+		p->system_namespace = xstrdup(cli->system_namespace);
 	}
 	if (cli->flyte_endpoint) {
 		free(p->flyte_endpoint);
-		p->flyte_endpoint = strdup(cli->flyte_endpoint);
+		p->flyte_endpoint = xstrdup(cli->flyte_endpoint);
 	}
 	return 0;
 }
@@ -234,7 +234,7 @@ int cli_platform(const struct cli *cli, ws_platform *p, ws_err *err)
 		goto fail;
 	if (!cli->flyte_endpoint && !p->flyte_endpoint && getenv("FLYTE_PLATFORM_URL") &&
 	    *getenv("FLYTE_PLATFORM_URL")) {
-		p->flyte_endpoint = strdup(getenv("FLYTE_PLATFORM_URL"));
+		p->flyte_endpoint = xstrdup(getenv("FLYTE_PLATFORM_URL"));
 	}
 	if (cli_platform_overrides(cli, p, err))
 		goto fail;

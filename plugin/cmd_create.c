@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xalloc.h"
 #include "json.h"
 #include "plan.h"
 
@@ -121,23 +122,21 @@ static void print_flyte_comments(FILE *f, const ws_plan *plan)
 
 static void print_plan_table(FILE *f, const ws_record *r, const ws_plan *plan)
 {
-	const char **cells = calloc((plan->nobjects + 1) * 3, sizeof(*cells));
+	const char **cells = xcalloc((plan->nobjects + 1) * 3, sizeof(*cells));
 	size_t i;
 
 	fprintf(f, "Workspace %s (\"%s\"), tier %s, owner %s\n\n", r->workspace_id, r->workspace_name,
 		r->tier, r->owner_email);
-	if (cells) {
-		cells[0] = "KIND";
-		cells[1] = "NAMESPACE";
-		cells[2] = "NAME";
-		for (i = 0; i < plan->nobjects; i++) {
-			cells[3 * (i + 1)] = plan->objects[i].kind->kind;
-			cells[3 * (i + 1) + 1] = plan->objects[i].namespace ? plan->objects[i].namespace : "";
-			cells[3 * (i + 1) + 2] = plan->objects[i].name;
-		}
-		print_table(f, cells, plan->nobjects + 1, 3);
-		free(cells);
+	cells[0] = "KIND";
+	cells[1] = "NAMESPACE";
+	cells[2] = "NAME";
+	for (i = 0; i < plan->nobjects; i++) {
+		cells[3 * (i + 1)] = plan->objects[i].kind->kind;
+		cells[3 * (i + 1) + 1] = plan->objects[i].namespace ? plan->objects[i].namespace : "";
+		cells[3 * (i + 1) + 2] = plan->objects[i].name;
 	}
+	print_table(f, cells, plan->nobjects + 1, 3);
+	free(cells);
 	if (plan->nflyte) {
 		fprintf(f, "\nFlyte project %s \"%s\":\n", r->workspace_id,
 			ws_json_str(plan->flyte[0].body, "project", "name", NULL));
@@ -203,7 +202,7 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 			continue;
 		}
 		printf("  the workspace id will be ws-%s-<NNN>\n", slug);
-		*name = strdup(line);
+		*name = xstrdup(line);
 	}
 	while (!o->owner) {
 		ws_err e;
@@ -214,7 +213,7 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 			printf("  %s\n", e.msg);
 			continue;
 		}
-		o->owner = o->owner_buf = strdup(line);
+		o->owner = o->owner_buf = xstrdup(line);
 	}
 	if (!o->members.n) {
 		for (;;) {
@@ -271,7 +270,7 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 			printf("  %s\n", e.msg);
 			continue;
 		}
-		o->tier = o->tier_buf = strdup(line);
+		o->tier = o->tier_buf = xstrdup(line);
 	}
 	return 0;
 }
@@ -355,7 +354,7 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		goto out_args;
 	}
 	client_only = o.dry_run && strcmp(o.dry_run, "client") == 0;
-	name = pos.n ? strdup(pos.items[0]) : NULL;
+	name = pos.n ? xstrdup(pos.items[0]) : NULL;
 	interactive = cli->tty && (!name || !o.owner);
 	if (!interactive && (!name || !o.owner)) {
 		rc = cli_error(EXIT_USAGE, "missing %s%s%s (pass them as arguments, or run on a terminal to be asked)",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xalloc.h"
 #include "json.h"
 
 static const char describe_help[] =
@@ -38,7 +39,7 @@ cJSON *drift_json(const ws_drift *d, size_t n)
 
 void print_drift_table(FILE *f, const ws_drift *d, size_t n)
 {
-	const char **cells = calloc((n + 1) * 4, sizeof(*cells));
+	const char **cells = xcalloc((n + 1) * 4, sizeof(*cells));
 	size_t i;
 
 	cells[0] = "OBJECT";

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xalloc.h"
 
 static const char doctor_help[] =
 	"Check workspaces against their plans: every object (missing, different, or managed\n"
@@ -35,7 +36,7 @@ static long check(struct session *s, const ws_record *r, cJSON **entry, size_t *
 		cli_err(1, &err);
 		return -1;
 	}
-	bad = calloc(n + 1, sizeof(*bad));
+	bad = xcalloc(n + 1, sizeof(*bad));
 	*unchecked = 0;
 	for (i = 0; i < n; i++) {
 		if (d[i].state != WS_DRIFT_OK)
@@ -93,7 +94,7 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 	rc = 1;
 	s.quiet_unchanged = 1;
 	if (pos.n == 1) {
-		recs = calloc(1, sizeof(*recs));
+		recs = xcalloc(1, sizeof(*recs));
 		if (ws_record_load(&s.prov, pos.items[0], &recs[0], NULL, &err)) {
 			free(recs);
 			rc = cli_err(1, &err);

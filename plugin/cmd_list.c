@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xalloc.h"
 #include "json.h"
 
 static const char list_help[] =
@@ -55,8 +56,8 @@ int cmd_list(int argc, char **argv, struct cli *cli)
 	} else if (n == 0) {
 		fprintf(stderr, "No workspaces found in namespace %s.\n", s.platform.system_namespace);
 	} else {
-		const char **cells = calloc((n + 1) * 6, sizeof(*cells));
-		char (*members)[16] = calloc(n, sizeof(*members));
+		const char **cells = xcalloc((n + 1) * 6, sizeof(*cells));
+		char (*members)[16] = xcalloc(n, sizeof(*members));
 
 		cells[0] = "ID";
 		cells[1] = "NAME";
