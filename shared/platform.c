@@ -11,27 +11,29 @@
 
 #define PLATFORM_FILE_MAX (1u << 20)
 
-static void set(char **field, const char *value)
+/* Replace a setting with a copy of value; out of memory keeps the old one. */
+static int set(char **field, const char *value, ws_err *err)
 {
-	char *copy = value ? strdup(value) : NULL;
+	char *copy = ws_strdup(value, err);
 
+	if (!copy)
+		return -1;
 	free(*field);
 	*field = copy;
+	return 0;
 }
 
 /* Provider defaults for the runner identity and the storage scheme. */
-static void provider_defaults(ws_platform *p)
+static int provider_defaults(ws_platform *p, ws_err *err)
 {
-	if (strcmp(p->cloud_provider, "gcp") == 0) {
-		set(&p->role_annotation, "iam.gke.io/gcp-service-account");
+	if (strcmp(p->cloud_provider, "gcp") == 0)
 		/* {{ gsa }}: the id shortened to GCP's 30 characters (ws_gcp_sa_id) */
-		set(&p->role_template, "{{ gsa }}@{{ account }}.iam.gserviceaccount.com");
-		set(&p->storage_scheme, "gs");
-	} else {
-		set(&p->role_annotation, "eks.amazonaws.com/role-arn");
-		set(&p->role_template, "arn:aws:iam::{{ account }}:role/{{ id }}-runner");
-		set(&p->storage_scheme, "s3");
-	}
+		return set(&p->role_annotation, "iam.gke.io/gcp-service-account", err) ||
+		       set(&p->role_template, "{{ gsa }}@{{ account }}.iam.gserviceaccount.com", err) ||
+		       set(&p->storage_scheme, "gs", err);
+	return set(&p->role_annotation, "eks.amazonaws.com/role-arn", err) ||
+	       set(&p->role_template, "arn:aws:iam::{{ account }}:role/{{ id }}-runner", err) ||
+	       set(&p->storage_scheme, "s3", err);
 }
 
 int ws_platform_defaults(ws_platform *p, ws_err *err)
@@ -40,22 +42,19 @@ int ws_platform_defaults(ws_platform *p, ws_err *err)
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
-	set(&p->system_namespace, WS_DEFAULT_SYSTEM_NS);
-	if (ws_ns_template_parse(&p->ns_template, WS_DEFAULT_NS_TEMPLATE, err))
+	if (set(&p->system_namespace, WS_DEFAULT_SYSTEM_NS, err) ||
+	    ws_ns_template_parse(&p->ns_template, WS_DEFAULT_NS_TEMPLATE, err))
 		return -1;
 	for (i = 0; i < 3; i++)
 		if (ws_strlist_add(&p->domains, domains[i], err))
 			return -1;
-	set(&p->default_domain, "development");
-	set(&p->flyte_namespace, "flyte");
-	set(&p->flyteadmin_configmap, "flyte-admin-base-config");
-	set(&p->flyteadmin_config_key, "namespace_config.yaml");
-	if (ws_strlist_add(&p->allow_namespaces, "flyte", err))
+	if (set(&p->default_domain, "development", err) || set(&p->flyte_namespace, "flyte", err) ||
+	    set(&p->flyteadmin_configmap, "flyte-admin-base-config", err) ||
+	    set(&p->flyteadmin_config_key, "namespace_config.yaml", err) ||
+	    ws_strlist_add(&p->allow_namespaces, "flyte", err) ||
+	    set(&p->cloud_provider, "aws", err) || set(&p->cloud_account, "123456789012", err) ||
+	    provider_defaults(p, err) || set(&p->default_tier, WS_DEFAULT_TIER, err))
 		return -1;
-	set(&p->cloud_provider, "aws");
-	set(&p->cloud_account, "123456789012");
-	provider_defaults(p);
-	set(&p->default_tier, WS_DEFAULT_TIER);
 	/* kubeadm >= 1.29: admin.conf is in group:kubeadm:cluster-admins, no longer
 	 * in system:masters */
 	if (ws_strlist_add(&p->quota_managers, "group:system:masters", err) ||
@@ -169,8 +168,7 @@ static int apply_key(ws_platform *p, const char *section, const cJSON *v, ws_err
 		if (scalar_string(v, num, sizeof(num), &s))
 			return ws_fail(err, WS_E_INVALID, "platform setting '%s%s%s' must be a string",
 				       section ? section : "", section ? "." : "", key);
-		set((char **)((char *)p + f->offset), s);
-		return 1;
+		return set((char **)((char *)p + f->offset), s, err) ? -1 : 1;
 	}
 	if (!section && strcmp(key, "namespaceTemplate") == 0) {
 		if (!cJSON_IsString(v))
@@ -188,8 +186,7 @@ static int apply_key(ws_platform *p, const char *section, const cJSON *v, ws_err
 	if (section && strcmp(section, "cloud") == 0 && strcmp(key, "provider") == 0) {
 		if (!cJSON_IsString(v) || (strcmp(v->valuestring, "aws") && strcmp(v->valuestring, "gcp")))
 			return ws_fail(err, WS_E_INVALID, "platform setting 'cloud.provider' must be aws or gcp");
-		set(&p->cloud_provider, v->valuestring);
-		return 1;
+		return set(&p->cloud_provider, v->valuestring, err) ? -1 : 1;
 	}
 	return 0;
 }
@@ -207,9 +204,8 @@ int ws_platform_apply(ws_platform *p, const cJSON *cfg, ws_err *err)
 		return ws_fail(err, WS_E_INVALID, "platform setting 'cloud' must be a mapping");
 	c = cJSON_GetObjectItemCaseSensitive(cloud, "provider");
 	if (c) {
-		if (apply_key(p, "cloud", c, err) < 0)
+		if (apply_key(p, "cloud", c, err) < 0 || provider_defaults(p, err))
 			return -1;
-		provider_defaults(p);
 	}
 	cJSON_ArrayForEach(c, cfg) {
 		const char *section = c->string;

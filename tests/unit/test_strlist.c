@@ -94,12 +94,36 @@ static void test_platform_list_out_of_memory(void **state)
 	ws_platform_release(&p);
 }
 
+/* A platform string setting that cannot be copied is an error, and the old
+ * value stays (not a NULL setting). */
+static void test_platform_setting_out_of_memory(void **state)
+{
+	cJSON *cfg = cJSON_Parse("{\"systemNamespace\": \"other\", \"cloud\": {\"provider\": \"gcp\"}}");
+	ws_platform p;
+	ws_err err;
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(ws_platform_defaults(&p, &err), 0);
+	fail_strdup = 1;
+	assert_int_equal(ws_platform_apply(&p, cfg, &err), -1);
+	fail_strdup = 0;
+	assert_string_equal(err.msg, "out of memory");
+	assert_string_equal(p.system_namespace, "workspace-system");
+	assert_int_equal(ws_platform_apply(&p, cfg, &err), 0);
+	assert_string_equal(p.system_namespace, "other");
+	assert_string_equal(p.storage_scheme, "gs");
+	ws_platform_release(&p);
+	cJSON_Delete(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_has_release),
 		cmocka_unit_test(test_add_reports_out_of_memory),
 		cmocka_unit_test(test_platform_list_out_of_memory),
+		cmocka_unit_test(test_platform_setting_out_of_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
