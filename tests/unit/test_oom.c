@@ -1,7 +1,8 @@
-/* test_strlist.c - the string list (shared/strlist.c): NULL-terminated
- * items, lookups, and out of memory reported by ws_strlist_add and checked
- * by its callers. strdup and realloc are wrapped (-Wl,--wrap, this binary
- * only, see the Makefile) so that a test can make them fail. */
+/* test_oom.c - out of memory in shared code is an error, never a crash or a
+ * silently shorter result: the string list (shared/strlist.c, also its
+ * NULL-terminated items and lookups), platform settings and tiers. strdup
+ * and realloc are wrapped (-Wl,--wrap, this binary only, see the Makefile)
+ * so that a test can make them fail. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "platform.h"
 #include "strlist.h"
+#include "tiers.h"
 
 char *__real_strdup(const char *s);
 void *__real_realloc(void *p, size_t n);
@@ -117,6 +119,31 @@ static void test_platform_setting_out_of_memory(void **state)
 	cJSON_Delete(cfg);
 }
 
+static void test_tiers_out_of_memory(void **state)
+{
+	cJSON *table = cJSON_Parse("{\"tiny\": {\"pods\": 5}}");
+	ws_tiers t = {0};
+	ws_err err;
+
+	(void)state;
+	fail_strdup = 1;
+	assert_int_equal(ws_tiers_default(&t, &err), -1);
+	fail_strdup = 0;
+	assert_string_equal(err.msg, "out of memory");
+	assert_int_equal(t.n, 0);
+	assert_int_equal(ws_tiers_default(&t, &err), 0);
+	fail_strdup = 1;
+	assert_int_equal(ws_tiers_from_json(&t, table, &err), -1);
+	fail_strdup = 0;
+	assert_string_equal(err.msg, "out of memory");
+	assert_int_equal(t.n, 3); /* the table before */
+	assert_int_equal(ws_tiers_from_json(&t, table, &err), 0);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(t.tiers[0].items[0].quantity, "5");
+	ws_tiers_release(&t);
+	cJSON_Delete(table);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +151,7 @@ int main(void)
 		cmocka_unit_test(test_add_reports_out_of_memory),
 		cmocka_unit_test(test_platform_list_out_of_memory),
 		cmocka_unit_test(test_platform_setting_out_of_memory),
+		cmocka_unit_test(test_tiers_out_of_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
