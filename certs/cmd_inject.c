@@ -1,13 +1,10 @@
 /* cmd_inject.c - `inject-ca`: fill the CA into the caBundle of every
  * webhook of the webhook configurations in a manifest (cabundle.h says how). */
-#include <errno.h>
 #include <getopt.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "atomicfile.h"
 #include "base64.h"

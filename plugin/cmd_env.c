@@ -4,11 +4,9 @@
  * clis/sdk_in_container/utils.py): FLYTE_PLATFORM_URL/INSECURE/CA_CERT_FILE_PATH
  * or admin.endpoint/insecure/caCertFilePath of a *.yaml file, and the project
  * and domain only from FLYTE_DEFAULT_PROJECT/DOMAIN (task.* is flytectl's). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "atomicfile.h"
 #include "cli.h"
