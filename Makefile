@@ -119,6 +119,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
+# test_oom and test_xalloc make allocations fail on demand: wrapped in
+# those test binaries only.
+$(BUILD)/tests/test_oom: LDFLAGS_ALL += -Wl,--wrap=strdup,--wrap=realloc
+$(BUILD)/tests/test_xalloc: LDFLAGS_ALL += -Wl,--wrap=malloc
+
 unit: $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 

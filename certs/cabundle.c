@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "xalloc.h"
 #include "yamlconv.h"
 
 #define OUT_MAX ((size_t)64 << 20)
@@ -57,14 +58,10 @@ static char *inject_json(const char *text, size_t len, const char *b64, size_t *
 		return NULL;
 	if (fill_json(root, b64, count, err) == 0) {
 		printed = cJSON_Print(root);
-		n = printed ? strlen(printed) : 0;
-		out = printed ? malloc(n + 2) : NULL;
-		if (out) {
-			memcpy(out, printed, n);
-			memcpy(out + n, "\n", 2);
-		} else {
-			ws_fail(err, WS_E_INTERNAL, "out of memory");
-		}
+		n = strlen(printed);
+		out = xmalloc(n + 2);
+		memcpy(out, printed, n);
+		memcpy(out + n, "\n", 2);
 		free(printed);
 	}
 	cJSON_Delete(root);
@@ -146,35 +143,27 @@ static int is_key(const char *c, size_t clen, const char *key, const char **rest
 	return 1;
 }
 
-static int split_lines(const char *text, size_t len, lines *L)
+static void split_lines(const char *text, size_t len, lines *L)
 {
 	size_t i = 0, cap = 64;
 
-	L->v = malloc(cap * sizeof(*L->v));
-	if (!L->v)
-		return -1;
+	L->v = xmalloc(cap * sizeof(*L->v));
 	L->n = 0;
 	while (i < len) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t end = nl ? (size_t)(nl - text) : len;
 
-		if (L->n == cap) {
-			line *v = realloc(L->v, (cap *= 2) * sizeof(*v));
-
-			if (!v)
-				return -1;
-			L->v = v;
-		}
+		if (L->n == cap)
+			L->v = xrealloc(L->v, (cap *= 2) * sizeof(*L->v));
 		L->v[L->n].s = text + i;
 		L->v[L->n].len = end - i;
 		L->v[L->n].full = (nl ? end + 1 : end) - i;
 		L->n++;
 		i = nl ? end + 1 : len;
 	}
-	L->act = calloc(L->n + 1, sizeof(*L->act));
-	L->col = calloc(L->n + 1, sizeof(*L->col));
-	L->insert = calloc(L->n + 1, sizeof(*L->insert));
-	return L->act && L->col && L->insert ? 0 : -1;
+	L->act = xcalloc(L->n + 1, sizeof(*L->act));
+	L->col = xcalloc(L->n + 1, sizeof(*L->col));
+	L->insert = xcalloc(L->n + 1, sizeof(*L->insert));
 }
 
 static void free_lines(lines *L)
@@ -327,10 +316,7 @@ static int verify(const char *text, size_t len, const char *b64, size_t *count, 
 	size_t a = 0, b;
 	int rc = -1;
 
-	if (split_lines(text, len, &L)) {
-		ws_fail(err, WS_E_INTERNAL, "out of memory");
-		goto out;
-	}
+	split_lines(text, len, &L);
 	for (b = 0; b <= L.n; b++) {
 		cJSON *doc, *hook;
 		const char *start, *end;
@@ -376,10 +362,7 @@ static char *inject_yaml(const char *text, size_t len, const char *b64, size_t *
 	size_t a = 0, b;
 	char *res = NULL;
 
-	if (split_lines(text, len, &L)) {
-		ws_fail(err, WS_E_INTERNAL, "out of memory");
-		goto out;
-	}
+	split_lines(text, len, &L);
 	for (b = 0; b <= L.n; b++) {
 		if (b < L.n && !is_separator(&L.v[b]))
 			continue;

@@ -130,7 +130,10 @@ int cmd_check(int argc, char **argv)
 		goto out;
 	}
 	pki_common_name(crt, cn, sizeof(cn));
-	pki_sans(crt, &dns, &ips);
+	if (pki_sans(crt, &dns, &ips, &err)) {
+		status = certs_error(1, &err);
+		goto out;
+	}
 	printf("certificate %s\nsubject CN=%s\n", cert_path, cn);
 	for (i = 0; i < dns.n; i++)
 		printf("DNS name %s\n", dns.items[i]);

@@ -131,10 +131,12 @@ static int parse(int argc, char **argv, opts *o, const char *usage, ws_err *err)
 				return -1;
 			break;
 		case 'i':
-			ws_strlist_add(&o->ips, optarg);
+			if (ws_strlist_add(&o->ips, optarg, err))
+				return -1;
 			break;
 		case 'D':
-			ws_strlist_add(&o->dns, optarg);
+			if (ws_strlist_add(&o->dns, optarg, err))
+				return -1;
 			break;
 		case 'k':
 			o->key_type = optarg;
@@ -170,22 +172,32 @@ static void release(opts *o)
 	ws_strlist_release(&o->dns);
 }
 
-/* The four Service names first, then --dns extras; CN = NAME.NS.svc. */
-static void service_names(const opts *o, ws_strlist *dns, char *cn, size_t cnsize)
+/* Append every item of from to to. */
+static int add_all(ws_strlist *to, const ws_strlist *from, ws_err *err)
 {
+	size_t i;
+
+	for (i = 0; i < from->n; i++)
+		if (ws_strlist_add(to, from->items[i], err))
+			return -1;
+	return 0;
+}
+
+/* The four Service names first, then --dns extras; CN = NAME.NS.svc. */
+static int service_names(const opts *o, ws_strlist *dns, char *cn, size_t cnsize, ws_err *err)
+{
+	static const char *const forms[] = {"%s", "%s.%s", "%s.%s.svc", "%s.%s.svc.cluster.local"};
 	char name[WS_LONG_NAME_BUF * 2];
 	size_t i;
 
-	ws_strlist_add(dns, o->service);
-	snprintf(name, sizeof(name), "%s.%s", o->service, o->ns);
-	ws_strlist_add(dns, name);
-	snprintf(name, sizeof(name), "%s.%s.svc", o->service, o->ns);
-	ws_strlist_add(dns, name);
-	snprintf(cn, cnsize, "%s", name);
-	snprintf(name, sizeof(name), "%s.%s.svc.cluster.local", o->service, o->ns);
-	ws_strlist_add(dns, name);
-	for (i = 0; i < o->dns.n; i++)
-		ws_strlist_add(dns, o->dns.items[i]);
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(name, sizeof(name), forms[i], o->service, o->ns);
+		if (ws_strlist_add(dns, name, err))
+			return -1;
+		if (i == 2)
+			snprintf(cn, cnsize, "%s", name);
+	}
+	return add_all(dns, &o->dns, err);
 }
 
 static void print_cert(const char *what, const char *path, X509 *crt)
@@ -262,7 +274,8 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 	}
 	snprintf(ca_cn, sizeof(ca_cn), "%s.%s webhook CA", o.service, o.ns);
-	service_names(&o, &dns, cn, sizeof(cn));
+	if (service_names(&o, &dns, cn, sizeof(cn), &err))
+		goto out;
 	ca_key = pki_keygen(o.key_type, &err);
 	if (!ca_key)
 		goto out;
@@ -294,7 +307,6 @@ int cmd_rotate(int argc, char **argv)
 	ws_err err;
 	int rc, status = 1;
 	opts o;
-	size_t i;
 
 	ws_err_clear(&err);
 	rc = parse(argc, argv, &o, rotate_usage, &err);
@@ -329,9 +341,8 @@ int cmd_rotate(int argc, char **argv)
 		o.days = (unsigned)ca_left;
 	}
 	if (o.service) {
-		service_names(&o, &dns, cn, sizeof(cn));
-		for (i = 0; i < o.ips.n; i++)
-			ws_strlist_add(&ips, o.ips.items[i]);
+		if (service_names(&o, &dns, cn, sizeof(cn), &err) || add_all(&ips, &o.ips, &err))
+			goto out;
 	} else {
 		old = pki_read_cert(crt_path, &err);
 		if (!old) {
@@ -340,11 +351,9 @@ int cmd_rotate(int argc, char **argv)
 			goto out;
 		}
 		pki_common_name(old, cn, sizeof(cn));
-		pki_sans(old, &dns, &ips);
-		for (i = 0; i < o.dns.n; i++)
-			ws_strlist_add(&dns, o.dns.items[i]);
-		for (i = 0; i < o.ips.n; i++)
-			ws_strlist_add(&ips, o.ips.items[i]);
+		if (pki_sans(old, &dns, &ips, &err) || add_all(&dns, &o.dns, &err) ||
+		    add_all(&ips, &o.ips, &err))
+			goto out;
 	}
 	if (issue(o.out, o.key_type, cn, &dns, &ips, ca, ca_key, o.days, &err))
 		goto out;

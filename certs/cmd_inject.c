@@ -1,14 +1,12 @@
 /* cmd_inject.c - `inject-ca`: fill the CA into the caBundle of every
  * webhook of the webhook configurations in a manifest (cabundle.h says how). */
-#include <errno.h>
 #include <getopt.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "atomicfile.h"
 #include "base64.h"
 #include "buf.h"
 #include "cabundle.h"
@@ -45,31 +43,23 @@ static int read_input(ws_buf *b, const char *path, ws_err *err)
 	return ws_buf_add(b, "", 0, err);
 }
 
+static int write_text(FILE *f, void *text, ws_err *err)
+{
+	(void)err;
+	fputs(text, f);
+	return 0;
+}
+
 static int write_output(const char *path, const char *text, ws_err *err)
 {
 	size_t n = strlen(text);
-	char tmp[4096];
-	FILE *f;
-	int fd;
 
 	if (!path || strcmp(path, "-") == 0) {
 		if (fwrite(text, 1, n, stdout) != n || fflush(stdout) != 0)
 			return ws_fail(err, WS_E_IO, "cannot write standard output");
 		return 0;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return ws_fail(err, WS_E_INVALID, "path too long: '%s'", path);
-	fd = mkstemp(tmp);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f || fchmod(fd, 0644) != 0 || fwrite(text, 1, n, f) != n || fclose(f) != 0 ||
-	    rename(tmp, path) != 0) {
-		int e = errno;
-
-		if (fd >= 0)
-			unlink(tmp);
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(e));
-	}
-	return 0;
+	return ws_file_replace(path, 0644, write_text, (void *)text, err);
 }
 
 int cmd_inject_ca(int argc, char **argv)

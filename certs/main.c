@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "xalloc.h"
 
 static const struct cmd {
 	const char *name;
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	xalloc_cjson();
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);

@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -11,10 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 
 /* Certificates are valid from a few minutes ago: clocks in a cluster drift. */
@@ -203,41 +201,23 @@ int pki_key_matches(X509 *crt, EVP_PKEY *key)
 	return X509_check_private_key(crt, key) == 1 ? 1 : (ERR_clear_error(), 0);
 }
 
-/* Write through a temporary file in the same directory, then rename. */
-static int write_pem(const char *path, mode_t mode, int (*emit)(BIO *, void *), void *obj,
-		     ws_err *err)
+struct pem_out {
+	int (*emit)(BIO *, void *);
+	void *obj;
+	const char *path;
+};
+
+/* Straight to the descriptor, past stdio's buffer: no copy of a key is left
+ * in freed memory. */
+static int write_pem(FILE *f, void *ctx, ws_err *err)
 {
-	char tmp[4096];
-	BIO *bio;
-	int fd, ok;
+	const struct pem_out *o = ctx;
+	BIO *bio = BIO_new_fd(fileno(f), BIO_NOCLOSE);
+	int ok = bio && o->emit(bio, o->obj) && BIO_flush(bio) == 1;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return ws_fail(err, WS_E_INVALID, "path too long: '%s'", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	if (fchmod(fd, mode) != 0) {
-		close(fd);
-		unlink(tmp);
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	}
-	bio = BIO_new_fd(fd, BIO_CLOSE);
-	ok = bio && emit(bio, obj) && BIO_flush(bio) == 1;
-	if (ok)
-		ok = fsync(fd) == 0;
-	if (bio)
-		BIO_free(bio);
-	else
-		close(fd);
-	if (!ok || rename(tmp, path) != 0) {
-		int e = errno;
-
-		unlink(tmp);
-		ERR_clear_error();
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path,
-			       ok ? strerror(e) : "write failed");
-	}
-	return 0;
+	BIO_free(bio);
+	ERR_clear_error();
+	return ok ? 0 : ws_fail(err, WS_E_IO, "cannot write '%s': write failed", o->path);
 }
 
 static int emit_cert(BIO *b, void *crt)
@@ -252,35 +232,41 @@ static int emit_key(BIO *b, void *key)
 
 int pki_write_cert(const char *path, X509 *crt, ws_err *err)
 {
-	return write_pem(path, 0644, emit_cert, crt, err);
+	struct pem_out o = {emit_cert, crt, path};
+
+	return ws_file_replace(path, 0644, write_pem, &o, err);
 }
 
 int pki_write_key(const char *path, EVP_PKEY *key, ws_err *err)
 {
-	return write_pem(path, 0600, emit_key, key, err);
+	struct pem_out o = {emit_key, key, path};
+
+	return ws_file_replace(path, 0600, write_pem, &o, err);
 }
 
-void pki_sans(X509 *crt, ws_strlist *dns, ws_strlist *ips)
+int pki_sans(X509 *crt, ws_strlist *dns, ws_strlist *ips, ws_err *err)
 {
 	GENERAL_NAMES *names = X509_get_ext_d2i(crt, NID_subject_alt_name, NULL, NULL);
-	int i;
+	int i, rc = 0;
 
-	for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+	for (i = 0; rc == 0 && i < sk_GENERAL_NAME_num(names); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
 		char text[INET6_ADDRSTRLEN];
 
 		if (g->type == GEN_DNS) {
-			ws_strlist_add(dns, (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+			rc = ws_strlist_add(dns, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+					    err);
 		} else if (g->type == GEN_IPADD) {
 			int len = ASN1_STRING_length(g->d.iPAddress);
 			const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
 
 			if ((len == 4 || len == 16) &&
 			    inet_ntop(len == 4 ? AF_INET : AF_INET6, a, text, sizeof(text)))
-				ws_strlist_add(ips, text);
+				rc = ws_strlist_add(ips, text, err);
 		}
 	}
 	GENERAL_NAMES_free(names);
+	return rc;
 }
 
 void pki_common_name(X509 *crt, char *buf, size_t size)

@@ -41,8 +41,9 @@ int pki_key_matches(X509 *crt, EVP_PKEY *key);
 int pki_write_cert(const char *path, X509 *crt, ws_err *err);
 int pki_write_key(const char *path, EVP_PKEY *key, ws_err *err);
 
-/* The certificate's subjectAltName entries, appended to dns and ips. */
-void pki_sans(X509 *crt, ws_strlist *dns, ws_strlist *ips);
+/* The certificate's subjectAltName entries, appended to dns and ips.
+ * 0, or -1 (out of memory) with err set. */
+int pki_sans(X509 *crt, ws_strlist *dns, ws_strlist *ips, ws_err *err);
 /* Subject CN into buf ("" when none). */
 void pki_common_name(X509 *crt, char *buf, size_t size);
 /* notAfter as unix seconds. */

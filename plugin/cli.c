@@ -1,31 +1,11 @@
 /* cli.c - flag parsing, error printing and platform loading shared by the
  * subcommands (see cli.h). */
 #include "cli.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-void strvec_push(struct strvec *s, const char *v)
-{
-	char **nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
-
-	if (!nv)
-		return;
-	s->v = nv;
-	s->v[s->n++] = strdup(v);
-}
-
-void strvec_release(struct strvec *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
 
 int cli_error(int code, const char *fmt, ...)
 {
@@ -69,29 +49,29 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
-static void set_value(const struct opt *o, const char *v)
+static int set_value(const struct opt *o, const char *v, ws_err *err)
 {
-	if (o->type == OPT_LIST) {
-		struct strvec *s = o->target;
-		const char *p = v;
+	ws_strlist *s = o->target;
+	const char *p = v;
 
-		if (!o->split) {
-			strvec_push(s, v);
-			return;
-		}
-		while (*p) {
-			const char *comma = strchr(p, ',');
-			size_t n = comma ? (size_t)(comma - p) : strlen(p);
-			char *piece = strndup(p, n);
-
-			if (n)
-				strvec_push(s, piece);
-			free(piece);
-			p += n + (comma != NULL);
-		}
-		return;
+	if (o->type != OPT_LIST) {
+		*(const char **)o->target = v;
+		return 0;
 	}
-	*(const char **)o->target = v;
+	if (!o->split)
+		return ws_strlist_add(s, v, err);
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char *piece = xstrndup(p, n);
+		int rc = n ? ws_strlist_add(s, piece, err) : 0;
+
+		free(piece);
+		if (rc)
+			return -1;
+		p += n + (comma != NULL);
+	}
+	return 0;
 }
 
 /* The options every command accepts; g must hold GLOBAL_OPTS entries. */
@@ -165,7 +145,7 @@ int cli_find_command(int argc, char **argv)
 	return argc;
 }
 
-int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
 	      ws_err *err)
 {
 	struct opt globals[GLOBAL_OPTS];
@@ -177,7 +157,8 @@ int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 		const struct opt *o;
 
 		if (only_pos || a[0] != '-' || a[1] == '\0') {
-			strvec_push(pos, a);
+			if (ws_strlist_add(pos, a, err))
+				return -1;
 			continue;
 		}
 		if (strcmp(a, "--") == 0) {
@@ -208,7 +189,8 @@ int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 					return ws_fail(err, WS_E_INVALID, "flag needs an argument: %s", a);
 				val = argv[++i];
 			}
-			set_value(o, val);
+			if (set_value(o, val, err))
+				return -1;
 			break;
 		}
 	}
@@ -226,17 +208,17 @@ int cli_platform_overrides(const struct cli *cli, ws_platform *p, ws_err *err)
 		return -1;
 	if (cli->tiers_file && !ws_tiers_find(&p->tiers, p->default_tier, NULL)) {
 		free(p->default_tier);
-		p->default_tier = strdup(p->tiers.tiers[0].name);
+		p->default_tier = xstrdup(p->tiers.tiers[0].name);
 	}
 	if (cli->system_namespace) {
 		if (ws_check_dns_label(cli->system_namespace, "namespace", err))
 			return -1;
 		free(p->system_namespace);
-		p->system_namespace = strdup(cli->system_namespace);
+		p->system_namespace = xstrdup(cli->system_namespace);
 	}
 	if (cli->flyte_endpoint) {
 		free(p->flyte_endpoint);
-		p->flyte_endpoint = strdup(cli->flyte_endpoint);
+		p->flyte_endpoint = xstrdup(cli->flyte_endpoint);
 	}
 	return 0;
 }
@@ -252,7 +234,7 @@ int cli_platform(const struct cli *cli, ws_platform *p, ws_err *err)
 		goto fail;
 	if (!cli->flyte_endpoint && !p->flyte_endpoint && getenv("FLYTE_PLATFORM_URL") &&
 	    *getenv("FLYTE_PLATFORM_URL")) {
-		p->flyte_endpoint = strdup(getenv("FLYTE_PLATFORM_URL"));
+		p->flyte_endpoint = xstrdup(getenv("FLYTE_PLATFORM_URL"));
 	}
 	if (cli_platform_overrides(cli, p, err))
 		goto fail;
@@ -262,21 +244,20 @@ fail:
 	return -1;
 }
 
-int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
-	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
-	      const char *const *formats)
+int cli_start(int argc, char **argv, const struct cmd_spec *spec, struct cli *cli,
+	      ws_strlist *pos)
 {
-	const char *const *f;
+	const char *const *f, *const *formats = spec->formats;
 	ws_err err;
 
-	if (cli_parse(argc, argv, opts, cli, pos, &err))
+	if (cli_parse(argc, argv, spec->opts, cli, pos, &err))
 		return cli_err(EXIT_USAGE, &err);
 	if (cli->help) {
-		fputs(help, stdout);
+		fputs(spec->help, stdout);
 		return 0;
 	}
-	if (pos->n < min_pos || pos->n > max_pos)
-		return cli_error(EXIT_USAGE, "%s", count_msg);
+	if (pos->n < spec->min_pos || pos->n > spec->max_pos)
+		return cli_error(EXIT_USAGE, "%s", spec->count_msg);
 	if (cli->output_table && !formats)
 		return cli_error(EXIT_USAGE, "invalid --output 'table': this command has no -o");
 	if (!cli->output)
@@ -296,4 +277,19 @@ int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, st
 		}
 		return cli_error(EXIT_USAGE, "invalid --output '%s': use one of %stable", cli->output, list);
 	}
+}
+
+int cli_session(struct cli *cli, struct session *s)
+{
+	ws_err err;
+
+	return session_open(cli, s, &err) ? cli_err(1, &err) : -1;
+}
+
+int cli_start_session(int argc, char **argv, const struct cmd_spec *spec, struct cli *cli,
+		      ws_strlist *pos, struct session *s)
+{
+	int rc = cli_start(argc, argv, spec, cli, pos);
+
+	return rc >= 0 ? rc : cli_session(cli, s);
 }

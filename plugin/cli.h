@@ -18,6 +18,7 @@
 #include "k8s.h"
 #include "platform.h"
 #include "provision.h"
+#include "strlist.h"
 
 #define EXIT_USAGE 2
 
@@ -48,43 +49,45 @@ enum opt_type {
 	OPT_OPTIONAL  /* value only with '=': --dry-run, --dry-run=server */
 };
 
-struct strvec {
-	char **v;
-	size_t n;
-};
-
 struct opt {
 	const char *name;   /* long name without "--" */
 	char short_name;    /* or 0 */
 	enum opt_type type;
-	void *target;       /* int*, const char**, struct strvec* */
+	void *target;       /* int*, const char**, ws_strlist* */
 	const char *implicit; /* OPT_OPTIONAL: value when given without '=' */
 	int split;          /* OPT_LIST: split values at ',' */
 };
 
 /* Parse argv[1..] against the command's options and the global ones.
- * Positional arguments are collected in pos (copies; strvec_release frees
+ * Positional arguments are collected in pos (copies; ws_strlist_release frees
  * them; "--" ends the options). Unknown flags are an error naming the flag.
  * -o table means the default human output: cli->output is left NULL and
  * cli->output_table set, so commands only ever see json, yaml, name... */
-int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
+int cli_parse(int argc, char **argv, const struct opt *opts, struct cli *cli, ws_strlist *pos,
 	      ws_err *err);
-/* The start of every command: parse the flags, print `help` for --help,
- * check that there are min_pos..max_pos positional arguments (else print
- * count_msg) and that -o is one of `formats` (NULL: -o not allowed; -o
- * table, the default output, is accepted whenever formats is not NULL).
+/* What a command accepts: its flags (NULL: only the global ones), its
+ * --help text, min_pos..max_pos positional arguments (else count_msg is
+ * the error) and the -o formats (NULL: -o not allowed; -o table, the
+ * default output, is accepted whenever formats is not NULL). */
+struct cmd_spec {
+	const struct opt *opts;
+	const char *help;
+	size_t min_pos, max_pos;
+	const char *count_msg;
+	const char *const *formats;
+};
+
+/* The start of every command: parse the flags, print the help for --help,
+ * check the positional arguments and -o against spec.
  * Returns -1 to go on, else the exit code for the command to return. */
-int cli_start(int argc, char **argv, const struct opt *opts, struct cli *cli, struct strvec *pos,
-	      const char *help, size_t min_pos, size_t max_pos, const char *count_msg,
-	      const char *const *formats);
+int cli_start(int argc, char **argv, const struct cmd_spec *spec, struct cli *cli,
+	      ws_strlist *pos);
 /* Where the subcommand is in a plugin command line: the index of the first
  * argument that is neither a global flag nor a global flag's value
  * (`kubectl workspace --context admin list` -> 3), as kubectl accepts
  * global flags anywhere. argc when there is none (only flags). A command
  * flag or an unknown one before the subcommand stops the search there. */
 int cli_find_command(int argc, char **argv);
-void strvec_push(struct strvec *s, const char *v);
-void strvec_release(struct strvec *s);
 
 /* Print "error: <msg>" to stderr; returns code for `return cli_error(...)`. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -118,6 +121,13 @@ struct session {
  * stderr when -o is set. */
 int session_open(struct cli *cli, struct session *s, ws_err *err);
 void session_close(struct session *s);
+/* session_open, printing its error: -1 when s is open (the caller closes
+ * it), else the exit code for the command to return. */
+int cli_session(struct cli *cli, struct session *s);
+/* The start of a command that reaches the cluster: cli_start, then
+ * cli_session. -1 to go on with s open, else the exit code (s not open). */
+int cli_start_session(int argc, char **argv, const struct cmd_spec *spec, struct cli *cli,
+		      ws_strlist *pos, struct session *s);
 
 /* Ask on the terminal: prints the prompt (and default) and reads a line.
  * Returns 0 with the answer (default when empty), -1 at end of input. */

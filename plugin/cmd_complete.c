@@ -22,7 +22,7 @@ static const char *const roles[] = {"owner", "contributor", "viewer", NULL};
 
 /* What each subcommand accepts, as its cli_start/parsing does: its own
  * flags, its -o formats (NULL: it refuses -o) and its --dry-run modes. */
-struct cmd_spec {
+struct complete_spec {
 	const char *name;
 	const char *const *flags;
 	const char *const *formats;
@@ -33,7 +33,7 @@ static const char *const all_formats[] = {"json", "yaml", "name", "table", NULL}
 static const char *const data_formats[] = {"json", "yaml", "table", NULL};
 static const char *const dry_runs[] = {"none", "client", "server", NULL};
 
-static const struct cmd_spec specs[] = {
+static const struct complete_spec specs[] = {
 	{"create", (const char *const[]){"--owner", "--member", "--service", "--tier", "--yes",
 					  "--dry-run", NULL}, all_formats, dry_runs},
 	{"list", NULL, all_formats, NULL},
@@ -56,7 +56,7 @@ static void offer(const char *lead, const char *const *words, const char *prefix
 			printf("%s%s\n", lead, *words);
 }
 
-static const struct cmd_spec *spec_of(const char *cmd)
+static const struct complete_spec *spec_of(const char *cmd)
 {
 	size_t i;
 
@@ -187,7 +187,7 @@ static int takes_value(const char *flag)
 
 /* Candidates for the value of `flag` (lead is "--flag=" for the '=' form,
  * else ""). Returns the directive. */
-static int offer_value(struct cli *cli, const struct cmd_spec *spec, const char *flag,
+static int offer_value(struct cli *cli, const struct complete_spec *spec, const char *flag,
 		       const char *lead, const char *prefix)
 {
 	if (strcmp(flag, "--kubeconfig") == 0 || strcmp(flag, "--platform-config") == 0 ||
@@ -224,7 +224,7 @@ int cmd_complete(int argc, char **argv, struct cli *cli)
 	const char *prev = argc > 2 ? argv[argc - 2] : "";
 	/* the words before the current one */
 	int nwords = argc > 1 ? argc - 1 : 1, at = cli_find_command(nwords, argv);
-	const struct cmd_spec *spec = at < nwords ? spec_of(argv[at]) : NULL;
+	const struct complete_spec *spec = at < nwords ? spec_of(argv[at]) : NULL;
 	const char *cmd = at < nwords ? argv[at] : NULL;
 	/* every flag that takes a value, so that values are not taken for arguments */
 	static int dummy_bool;
@@ -242,7 +242,7 @@ int cmd_complete(int argc, char **argv, struct cli *cli)
 		{"dry-run", 0, OPT_OPTIONAL, &dummy_str, "client", 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	size_t npos;
 	ws_err err;
 	int directive = DIRECTIVE_NO_FILES;
@@ -285,9 +285,9 @@ int cmd_complete(int argc, char **argv, struct cli *cli)
 			offer("", (const char *const[]){"add", "remove", "set-role", NULL}, cur);
 		else if (npos == 2)
 			offer_ids(cli, cur);
-		else if (npos == 3 && strcmp(pos.v[1], "add") != 0)
-			offer_users(cli, pos.v[2], cur);
-		else if (npos == 4 && strcmp(pos.v[1], "remove") != 0)
+		else if (npos == 3 && strcmp(pos.items[1], "add") != 0)
+			offer_users(cli, pos.items[2], cur);
+		else if (npos == 4 && strcmp(pos.items[1], "remove") != 0)
 			offer("", roles, cur);
 	} else if (strcmp(cmd, "tier") == 0) {
 		if (npos == 1)
@@ -301,6 +301,6 @@ int cmd_complete(int argc, char **argv, struct cli *cli)
 	}
 done:
 	printf(":%d\n", directive);
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xalloc.h"
 #include "json.h"
 #include "plan.h"
 
@@ -44,8 +45,8 @@ struct create_opts {
 	const char *owner;
 	char *owner_buf;  /* owner typed at a prompt */
 	char *tier_buf;
-	struct strvec members;
-	struct strvec services;
+	ws_strlist members;
+	ws_strlist services;
 	const char *tier;
 	const char *dry_run;
 	int yes;
@@ -87,13 +88,13 @@ static int build_record(ws_record *r, const ws_platform *p, const char *name, un
 	if (ws_record_init(r, p, name, seq, o->owner, o->tier, now, err))
 		return -1;
 	for (i = 0; i < o->members.n; i++)
-		if (add_member(r, o->members.v[i], err))
+		if (add_member(r, o->members.items[i], err))
 			goto fail;
 	if (o->services.n == 0 && ws_record_add_service(r, "flyte", err))
 		goto fail;
 	for (i = 0; i < o->services.n; i++) {
-		if (ws_check_dns_label(o->services.v[i], "service", err) ||
-		    ws_record_add_service(r, o->services.v[i], err))
+		if (ws_check_dns_label(o->services.items[i], "service", err) ||
+		    ws_record_add_service(r, o->services.items[i], err))
 			goto fail;
 	}
 	return 0;
@@ -121,23 +122,21 @@ static void print_flyte_comments(FILE *f, const ws_plan *plan)
 
 static void print_plan_table(FILE *f, const ws_record *r, const ws_plan *plan)
 {
-	const char **cells = calloc((plan->nobjects + 1) * 3, sizeof(*cells));
+	const char **cells = xcalloc((plan->nobjects + 1) * 3, sizeof(*cells));
 	size_t i;
 
 	fprintf(f, "Workspace %s (\"%s\"), tier %s, owner %s\n\n", r->workspace_id, r->workspace_name,
 		r->tier, r->owner_email);
-	if (cells) {
-		cells[0] = "KIND";
-		cells[1] = "NAMESPACE";
-		cells[2] = "NAME";
-		for (i = 0; i < plan->nobjects; i++) {
-			cells[3 * (i + 1)] = plan->objects[i].kind->kind;
-			cells[3 * (i + 1) + 1] = plan->objects[i].namespace ? plan->objects[i].namespace : "";
-			cells[3 * (i + 1) + 2] = plan->objects[i].name;
-		}
-		print_table(f, cells, plan->nobjects + 1, 3);
-		free(cells);
+	cells[0] = "KIND";
+	cells[1] = "NAMESPACE";
+	cells[2] = "NAME";
+	for (i = 0; i < plan->nobjects; i++) {
+		cells[3 * (i + 1)] = plan->objects[i].kind->kind;
+		cells[3 * (i + 1) + 1] = plan->objects[i].namespace ? plan->objects[i].namespace : "";
+		cells[3 * (i + 1) + 2] = plan->objects[i].name;
 	}
+	print_table(f, cells, plan->nobjects + 1, 3);
+	free(cells);
 	if (plan->nflyte) {
 		fprintf(f, "\nFlyte project %s \"%s\":\n", r->workspace_id,
 			ws_json_str(plan->flyte[0].body, "project", "name", NULL));
@@ -203,7 +202,7 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 			continue;
 		}
 		printf("  the workspace id will be ws-%s-<NNN>\n", slug);
-		*name = strdup(line);
+		*name = xstrdup(line);
 	}
 	while (!o->owner) {
 		ws_err e;
@@ -214,7 +213,7 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 			printf("  %s\n", e.msg);
 			continue;
 		}
-		o->owner = o->owner_buf = strdup(line);
+		o->owner = o->owner_buf = xstrdup(line);
 	}
 	if (!o->members.n) {
 		for (;;) {
@@ -244,7 +243,8 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 				}
 			}
 			snprintf(spec, sizeof(spec), "%s=%s%s%s", user, role, *email ? ":" : "", email);
-			strvec_push(&o->members, spec);
+			if (ws_strlist_add(&o->members, spec, err))
+				return -1;
 		}
 	}
 	if (!o->services.n) {
@@ -254,7 +254,8 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 			char *tok, *save = NULL;
 
 			for (tok = strtok_r(line, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-				strvec_push(&o->services, tok);
+				if (ws_strlist_add(&o->services, tok, err))
+					return -1;
 		}
 	}
 	ws_tiers_names(&p->tiers, names, sizeof(names));
@@ -269,7 +270,7 @@ static int ask_missing(const ws_platform *p, char **name, struct create_opts *o,
 			printf("  %s\n", e.msg);
 			continue;
 		}
-		o->tier = o->tier_buf = strdup(line);
+		o->tier = o->tier_buf = xstrdup(line);
 	}
 	return 0;
 }
@@ -318,7 +319,7 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		{"dry-run", 0, OPT_OPTIONAL, &o.dry_run, "client", 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	struct session sess;
 	ws_platform platform, *pf;
 	ws_record record;
@@ -353,7 +354,7 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		goto out_args;
 	}
 	client_only = o.dry_run && strcmp(o.dry_run, "client") == 0;
-	name = pos.n ? strdup(pos.v[0]) : NULL;
+	name = pos.n ? xstrdup(pos.items[0]) : NULL;
 	interactive = cli->tty && (!name || !o.owner);
 	if (!interactive && (!name || !o.owner)) {
 		rc = cli_error(EXIT_USAGE, "missing %s%s%s (pass them as arguments, or run on a terminal to be asked)",
@@ -369,10 +370,9 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 		}
 		pf = &platform;
 	} else {
-		if (session_open(cli, &sess, &err)) {
-			rc = cli_err(1, &err);
+		if ((rc = cli_session(cli, &sess)) >= 0)
 			goto out_args;
-		}
+		rc = 1;
 		sess.prov.dry_run = o.dry_run && strcmp(o.dry_run, "server") == 0;
 		pf = &sess.platform;
 	}
@@ -434,8 +434,8 @@ out_args:
 	free(name);
 	free(o.owner_buf);
 	free(o.tier_buf);
-	strvec_release(&o.members);
-	strvec_release(&o.services);
-	strvec_release(&pos);
+	ws_strlist_release(&o.members);
+	ws_strlist_release(&o.services);
+	ws_strlist_release(&pos);
 	return rc;
 }

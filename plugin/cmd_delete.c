@@ -79,18 +79,19 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 		{"dry-run", 0, OPT_OPTIONAL, &dry_run, "client", 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	const struct cmd_spec spec = {
+		opts, delete_help, 1, 1, "delete needs exactly one workspace ID", NULL,
+	};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record r;
 	ws_err err;
 	char holder[128];
 	int rc = 1, ctl;
 
-	rc = cli_start(argc, argv, opts, cli, &pos, delete_help, 1, 1,
-		       "delete needs exactly one workspace ID", NULL);
+	rc = cli_start(argc, argv, &spec, cli, &pos);
 	if (rc >= 0)
 		goto out;
-	rc = 1;
 	if (dry_run && strcmp(dry_run, "client") && strcmp(dry_run, "server") &&
 	    strcmp(dry_run, "none")) {
 		rc = cli_error(EXIT_USAGE, "invalid --dry-run '%s': use none, client or server", dry_run);
@@ -102,15 +103,15 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 		yes = 1; /* nothing is deleted: nothing to confirm */
 	if (!yes && !cli->tty) {
 		rc = cli_error(EXIT_USAGE, "refusing to delete '%s' without --yes (no terminal to ask on)",
-			       pos.v[0]);
+			       pos.items[0]);
 		goto out;
 	}
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
+	rc = cli_session(cli, &s);
+	if (rc >= 0)
 		goto out;
-	}
+	rc = 1;
 	s.prov.dry_run = dry_run && strcmp(dry_run, "server") == 0;
-	if (ws_record_load(&s.prov, pos.v[0], &r, NULL, &err)) {
+	if (ws_record_load(&s.prov, pos.items[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;
 	}
@@ -135,26 +136,26 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 		goto out_record;
 	}
 	if (ctl) {
-		rc = controller_delete(&s, pos.v[0], holder, &err) ? cli_err(1, &err) : 0;
+		rc = controller_delete(&s, pos.items[0], holder, &err) ? cli_err(1, &err) : 0;
 		if (!rc)
-			printf("workspace/%s deleted\n", pos.v[0]);
+			printf("workspace/%s deleted\n", pos.items[0]);
 		goto out_record;
 	}
 	/* The record is deleted last; the controller's finalizer would hold it
 	 * until a controller runs, but what it guards is done by now. */
-	if (ws_destroy(&s.prov, pos.v[0], &err) ||
+	if (ws_destroy(&s.prov, pos.items[0], &err) ||
 	    (!s.prov.dry_run &&
-	     ws_finalizer_set(&s.k8s, s.platform.system_namespace, pos.v[0], 0, &err))) {
+	     ws_finalizer_set(&s.k8s, s.platform.system_namespace, pos.items[0], 0, &err))) {
 		rc = cli_err(1, &err);
 		goto out_record;
 	}
-	printf("workspace/%s deleted%s\n", pos.v[0], s.prov.dry_run ? " (server dry run)" : "");
+	printf("workspace/%s deleted%s\n", pos.items[0], s.prov.dry_run ? " (server dry run)" : "");
 	rc = 0;
 out_record:
 	ws_record_release(&r);
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

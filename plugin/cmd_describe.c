@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xalloc.h"
 #include "json.h"
 
 static const char describe_help[] =
@@ -38,7 +39,7 @@ cJSON *drift_json(const ws_drift *d, size_t n)
 
 void print_drift_table(FILE *f, const ws_drift *d, size_t n)
 {
-	const char **cells = calloc((n + 1) * 4, sizeof(*cells));
+	const char **cells = xcalloc((n + 1) * 4, sizeof(*cells));
 	size_t i;
 
 	cells[0] = "OBJECT";
@@ -57,7 +58,11 @@ void print_drift_table(FILE *f, const ws_drift *d, size_t n)
 
 int cmd_describe(int argc, char **argv, struct cli *cli)
 {
-	struct strvec pos = {0};
+	const struct cmd_spec spec = {
+		NULL, describe_help, 1, 1, "describe needs exactly one workspace ID",
+		(const char *const[]){"json", "yaml", "name", NULL},
+	};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record r;
 	ws_drift *drift = NULL;
@@ -66,17 +71,11 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1;
 
-	rc = cli_start(argc, argv, NULL, cli, &pos, describe_help, 1, 1,
-		       "describe needs exactly one workspace ID",
-		       (const char *const[]){"json", "yaml", "name", NULL});
+	rc = cli_start_session(argc, argv, &spec, cli, &pos, &s);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
-		goto out;
-	}
-	if (ws_record_load(&s.prov, pos.v[0], &r, NULL, &err)) {
+	if (ws_record_load(&s.prov, pos.items[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;
 	}
@@ -86,7 +85,7 @@ int cmd_describe(int argc, char **argv, struct cli *cli)
 		rc = 0;
 		goto out_record;
 	}
-	if (!ws_k8s_get(&s.k8s, &WS_KIND_CONFIGMAP, s.platform.system_namespace, pos.v[0], &cm, NULL)) {
+	if (!ws_k8s_get(&s.k8s, &WS_KIND_CONFIGMAP, s.platform.system_namespace, pos.items[0], &cm, NULL)) {
 		const char *st = ws_json_str(cm, "data", WS_STATUS_KEY, NULL);
 
 		status = st ? cJSON_Parse(st) : NULL;
@@ -133,6 +132,6 @@ out_record:
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

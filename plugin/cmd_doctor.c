@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xalloc.h"
 
 static const char doctor_help[] =
 	"Check workspaces against their plans: every object (missing, different, or managed\n"
@@ -35,7 +36,7 @@ static long check(struct session *s, const ws_record *r, cJSON **entry, size_t *
 		cli_err(1, &err);
 		return -1;
 	}
-	bad = calloc(n + 1, sizeof(*bad));
+	bad = xcalloc(n + 1, sizeof(*bad));
 	*unchecked = 0;
 	for (i = 0; i < n; i++) {
 		if (d[i].state != WS_DRIFT_OK)
@@ -76,27 +77,25 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 		{"fix", 0, OPT_BOOL, &fix, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	const struct cmd_spec spec = {
+		opts, doctor_help, 0, 1, "doctor takes at most one workspace ID",
+		(const char *const[]){"json", "yaml", NULL},
+	};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record *recs = NULL;
 	size_t n = 0, i;
 	ws_err err;
 	int rc = 1, drifted = 0, failed = 0;
 
-	rc = cli_start(argc, argv, opts, cli, &pos, doctor_help, 0, 1,
-		       "doctor takes at most one workspace ID",
-		       (const char *const[]){"json", "yaml", NULL});
+	rc = cli_start_session(argc, argv, &spec, cli, &pos, &s);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
-		goto out;
-	}
 	s.quiet_unchanged = 1;
 	if (pos.n == 1) {
-		recs = calloc(1, sizeof(*recs));
-		if (ws_record_load(&s.prov, pos.v[0], &recs[0], NULL, &err)) {
+		recs = xcalloc(1, sizeof(*recs));
+		if (ws_record_load(&s.prov, pos.items[0], &recs[0], NULL, &err)) {
 			free(recs);
 			rc = cli_err(1, &err);
 			goto out_session;
@@ -158,6 +157,6 @@ int cmd_doctor(int argc, char **argv, struct cli *cli)
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

@@ -4,12 +4,11 @@
  * clis/sdk_in_container/utils.py): FLYTE_PLATFORM_URL/INSECURE/CA_CERT_FILE_PATH
  * or admin.endpoint/insecure/caCertFilePath of a *.yaml file, and the project
  * and domain only from FLYTE_DEFAULT_PROJECT/DOMAIN (task.* is flytectl's). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "atomicfile.h"
 #include "cli.h"
 #include "json.h"
 
@@ -32,22 +31,22 @@ static const char env_help[] =
 	"Usage:\n"
 	"  kubectl workspace env ID [--domain D] [--write-config FILE] [-o json|yaml|table]\n";
 
-/* "https://h:p/x" -> host "h:p", insecure 0; "h:p" -> "h:p", insecure from env. */
-static void endpoint_parts(const char *url, char *host, size_t size, int *insecure)
+/* "https://h:p/x" -> host "h:p", plain_http 0; "h:p" -> "h:p", plain_http from env. */
+static void endpoint_parts(const char *url, char *host, size_t size, int *plain_http)
 {
 	const char *s = strstr(url, "://"), *h = s ? s + 3 : url, *slash;
 	const char *env = getenv("FLYTE_PLATFORM_INSECURE");
 
 	if (strncmp(url, "dns:///", 7) == 0)
 		h = url + 7, s = NULL;
-	*insecure = s ? strncmp(url, "http://", 7) == 0
+	*plain_http = s ? strncmp(url, "http://", 7) == 0
 		      : env && (strcmp(env, "true") == 0 || strcmp(env, "True") == 0 || strcmp(env, "1") == 0);
 	slash = strchr(h, '/');
 	snprintf(host, size, "%.*s", (int)(slash ? (size_t)(slash - h) : strlen(h)), h);
 	if (s && !strchr(host, ':')) {
 		size_t n = strlen(host);
 
-		snprintf(host + n, size - n, ":%s", *insecure ? "80" : "443");
+		snprintf(host + n, size - n, ":%s", *plain_http ? "80" : "443");
 	}
 }
 
@@ -61,41 +60,43 @@ static int yaml_name(const char *path)
 	       (n >= 3 && strcmp(path + n - 3, "yml") == 0);
 }
 
-static int write_config(const char *path, const char *host, int insecure, const char *ca,
-			const char *project, const char *domain, ws_err *err)
-{
-	cJSON *cfg = cJSON_CreateObject(), *admin, *task;
-	char tmp[4096], endpoint[600];
-	FILE *f;
-	int rc;
+struct flyte_config {
+	cJSON *cfg;
+	const char *project, *domain;
+};
 
-	snprintf(endpoint, sizeof(endpoint), "dns:///%s", host);
-	admin = cJSON_AddObjectToObject(cfg, "admin");
-	cJSON_AddStringToObject(admin, "endpoint", endpoint);
-	cJSON_AddBoolToObject(admin, "insecure", insecure);
-	if (ca && *ca)
-		cJSON_AddStringToObject(admin, "caCertFilePath", ca);
-	task = cJSON_AddObjectToObject(cfg, "task");
-	cJSON_AddStringToObject(task, "project", project);
-	cJSON_AddStringToObject(task, "domain", domain);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	f = fopen(tmp, "w");
-	if (!f) {
-		cJSON_Delete(cfg);
-		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	}
+static int write_yaml(FILE *f, void *ctx, ws_err *err)
+{
+	const struct flyte_config *c = ctx;
+
 	fprintf(f, "# Flyte config for workspace %s, domain %s (kubectl workspace env --write-config).\n"
 		   "# pyflyte reads admin.*; it takes the project only from FLYTE_DEFAULT_PROJECT\n"
 		   "# (task.* below is read by flytectl), so also run:\n"
 		   "#   export FLYTE_DEFAULT_PROJECT=%s FLYTE_DEFAULT_DOMAIN=%s\n",
-		project, domain, project, domain);
-	rc = print_yaml(f, cfg, err);
-	cJSON_Delete(cfg);
-	if (fclose(f) || rc || rename(tmp, path)) {
-		unlink(tmp);
-		return rc ? -1 : ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	}
-	return 0;
+		c->project, c->domain, c->project, c->domain);
+	return print_yaml(f, c->cfg, err);
+}
+
+static int write_config(const char *path, const char *host, int plain_http, const char *ca,
+			const char *project, const char *domain, ws_err *err)
+{
+	struct flyte_config c = {cJSON_CreateObject(), project, domain};
+	cJSON *admin, *task;
+	char endpoint[600];
+	int rc;
+
+	snprintf(endpoint, sizeof(endpoint), "dns:///%s", host);
+	admin = cJSON_AddObjectToObject(c.cfg, "admin");
+	cJSON_AddStringToObject(admin, "endpoint", endpoint);
+	cJSON_AddBoolToObject(admin, "insecure", plain_http);
+	if (ca && *ca)
+		cJSON_AddStringToObject(admin, "caCertFilePath", ca);
+	task = cJSON_AddObjectToObject(c.cfg, "task");
+	cJSON_AddStringToObject(task, "project", project);
+	cJSON_AddStringToObject(task, "domain", domain);
+	rc = ws_file_replace(path, 0644, write_yaml, &c, err);
+	cJSON_Delete(c.cfg);
+	return rc;
 }
 
 /* export NAME='VALUE' with VALUE quoted for sh (a ' becomes '\''). */
@@ -119,23 +120,22 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		{"write-config", 0, OPT_STRING, &config, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	const struct cmd_spec spec = {
+		opts, env_help, 1, 1, "env needs exactly one workspace ID",
+		(const char *const[]){"json", "yaml", NULL},
+	};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record r;
 	ws_err err;
 	char host[512];
 	const char *ca;
-	int rc = 1, insecure = 0;
+	int rc = 1, plain_http = 0;
 
-	rc = cli_start(argc, argv, opts, cli, &pos, env_help, 1, 1, "env needs exactly one workspace ID",
-		       (const char *const[]){"json", "yaml", NULL});
+	rc = cli_start_session(argc, argv, &spec, cli, &pos, &s);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
-		goto out;
-	}
 	if (config && !yaml_name(config)) {
 		rc = cli_error(EXIT_USAGE, "--write-config '%s': the name must end in .yaml or .yml "
 					   "(pyflyte reads any other name as an INI file)", config);
@@ -154,7 +154,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		rc = cli_error(EXIT_USAGE, "unknown domain '%s' (domains: %s)", domain, list);
 		goto out_session;
 	}
-	if (ws_record_load(&s.prov, pos.v[0], &r, NULL, &err)) {
+	if (ws_record_load(&s.prov, pos.items[0], &r, NULL, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;
 	}
@@ -164,13 +164,13 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 			       WS_PLATFORM_CONFIGMAP);
 		goto out_record;
 	}
-	endpoint_parts(s.platform.flyte_endpoint, host, sizeof(host), &insecure);
+	endpoint_parts(s.platform.flyte_endpoint, host, sizeof(host), &plain_http);
 	ca = getenv("FLYTE_PLATFORM_CA_CERT_FILE_PATH");
 	if (!ca || !*ca)
 		ca = s.platform.flyte_ca_file;
-	if (insecure || (ca && !*ca))
+	if (plain_http || (ca && !*ca))
 		ca = NULL;
-	if (config && write_config(config, host, insecure, ca, r.workspace_id, domain, &err)) {
+	if (config && write_config(config, host, plain_http, ca, r.workspace_id, domain, &err)) {
 		rc = cli_err(1, &err);
 		goto out_record;
 	}
@@ -181,7 +181,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		cJSON_AddStringToObject(vars, "FLYTE_DEFAULT_PROJECT", r.workspace_id);
 		cJSON_AddStringToObject(vars, "FLYTE_DEFAULT_DOMAIN", domain);
 		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_URL", host);
-		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_INSECURE", insecure ? "true" : "false");
+		cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_INSECURE", plain_http ? "true" : "false");
 		if (ca)
 			cJSON_AddStringToObject(vars, "FLYTE_PLATFORM_CA_CERT_FILE_PATH", ca);
 		if (print_as(stdout, cli->output, vars, &err))
@@ -191,7 +191,7 @@ int cmd_env(int argc, char **argv, struct cli *cli)
 		printf("export FLYTE_DEFAULT_PROJECT=%s\n", r.workspace_id);
 		printf("export FLYTE_DEFAULT_DOMAIN=%s\n", domain);
 		printf("export FLYTE_PLATFORM_URL='%s'\n", host);
-		printf("export FLYTE_PLATFORM_INSECURE=%s\n", insecure ? "true" : "false");
+		printf("export FLYTE_PLATFORM_INSECURE=%s\n", plain_http ? "true" : "false");
 		if (ca)
 			print_export("FLYTE_PLATFORM_CA_CERT_FILE_PATH", ca);
 	}
@@ -204,6 +204,6 @@ out_record:
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

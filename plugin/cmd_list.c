@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xalloc.h"
 #include "json.h"
 
 static const char list_help[] =
@@ -17,7 +18,11 @@ static const char list_help[] =
 
 int cmd_list(int argc, char **argv, struct cli *cli)
 {
-	struct strvec pos = {0};
+	const struct cmd_spec spec = {
+		NULL, list_help, 0, 0, "list takes no arguments",
+		(const char *const[]){"json", "yaml", "name", NULL},
+	};
+	ws_strlist pos = {0};
 	struct session s;
 	ws_record *recs = NULL;
 	cJSON **status = NULL;
@@ -25,15 +30,10 @@ int cmd_list(int argc, char **argv, struct cli *cli)
 	ws_err err;
 	int rc = 1;
 
-	rc = cli_start(argc, argv, NULL, cli, &pos, list_help, 0, 0, "list takes no arguments",
-		       (const char *const[]){"json", "yaml", "name", NULL});
+	rc = cli_start_session(argc, argv, &spec, cli, &pos, &s);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (session_open(cli, &s, &err)) {
-		rc = cli_err(1, &err);
-		goto out;
-	}
 	if (ws_record_list(&s.prov, &recs, &status, &n, &err)) {
 		rc = cli_err(1, &err);
 		goto out_session;
@@ -56,8 +56,8 @@ int cmd_list(int argc, char **argv, struct cli *cli)
 	} else if (n == 0) {
 		fprintf(stderr, "No workspaces found in namespace %s.\n", s.platform.system_namespace);
 	} else {
-		const char **cells = calloc((n + 1) * 6, sizeof(*cells));
-		char (*members)[16] = calloc(n, sizeof(*members));
+		const char **cells = xcalloc((n + 1) * 6, sizeof(*cells));
+		char (*members)[16] = xcalloc(n, sizeof(*members));
 
 		cells[0] = "ID";
 		cells[1] = "NAME";
@@ -84,6 +84,6 @@ int cmd_list(int argc, char **argv, struct cli *cli)
 out_session:
 	session_close(&s);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

@@ -107,8 +107,8 @@ static int run_edit(struct cli *cli, const char *id, struct edit *e)
 	ws_err err;
 	int rc, ctl;
 
-	if (session_open(cli, &s, &err))
-		return cli_err(1, &err);
+	if ((rc = cli_session(cli, &s)) >= 0)
+		return rc;
 	e->platform = &s.platform;
 	s.quiet_unchanged = 1;
 	ctl = use_controller(cli, &s, holder, sizeof(holder), &err);
@@ -135,7 +135,7 @@ int cmd_member(int argc, char **argv, struct cli *cli)
 		{"email", 0, OPT_STRING, &email, NULL, 0},
 		{NULL, 0, 0, NULL, NULL, 0},
 	};
-	struct strvec pos = {0};
+	ws_strlist pos = {0};
 	struct edit e = {0};
 	ws_err err;
 	const char *verb;
@@ -155,7 +155,7 @@ int cmd_member(int argc, char **argv, struct cli *cli)
 		rc = cli->help ? 0 : EXIT_USAGE;
 		goto out;
 	}
-	verb = pos.v[0];
+	verb = pos.items[0];
 	e.email = email;
 	e.role = WS_ROLE_CONTRIBUTOR;
 	if (strcmp(verb, "add") == 0 && (pos.n == 3 || pos.n == 4)) {
@@ -169,8 +169,8 @@ int cmd_member(int argc, char **argv, struct cli *cli)
 					   "member set-role ID USER ROLE");
 		goto out;
 	}
-	e.user = pos.v[2];
-	if (pos.n == 4 && ws_role_parse(pos.v[3], &e.role, &err)) {
+	e.user = pos.items[2];
+	if (pos.n == 4 && ws_role_parse(pos.items[3], &e.role, &err)) {
 		rc = cli_err(EXIT_USAGE, &err);
 		goto out;
 	}
@@ -178,25 +178,26 @@ int cmd_member(int argc, char **argv, struct cli *cli)
 		rc = cli_error(EXIT_USAGE, "--email goes with 'member add'");
 		goto out;
 	}
-	rc = run_edit(cli, pos.v[1], &e);
+	rc = run_edit(cli, pos.items[1], &e);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }
 
 int cmd_tier(int argc, char **argv, struct cli *cli)
 {
-	struct strvec pos = {0};
+	static const struct cmd_spec spec = {NULL, tier_help, 2, 2, "usage: tier ID TIER", NULL};
+	ws_strlist pos = {0};
 	struct edit e = {0};
 	int rc;
 
-	rc = cli_start(argc, argv, NULL, cli, &pos, tier_help, 2, 2, "usage: tier ID TIER", NULL);
+	rc = cli_start(argc, argv, &spec, cli, &pos);
 	if (rc >= 0)
 		goto out;
 	e.op = OP_TIER;
-	e.tier = pos.v[1];
-	rc = run_edit(cli, pos.v[0], &e);
+	e.tier = pos.items[1];
+	rc = run_edit(cli, pos.items[0], &e);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

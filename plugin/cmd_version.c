@@ -13,13 +13,16 @@ static const char version_help[] =
 
 int cmd_version(int argc, char **argv, struct cli *cli)
 {
-	struct strvec pos = {0};
+	const struct cmd_spec spec = {
+		NULL, version_help, 0, 0, "version takes no arguments",
+		(const char *const[]){"json", "yaml", NULL},
+	};
+	ws_strlist pos = {0};
 	ws_err err;
 	cJSON *v;
 	int rc;
 
-	rc = cli_start(argc, argv, NULL, cli, &pos, version_help, 0, 0, "version takes no arguments",
-		       (const char *const[]){"json", "yaml", NULL});
+	rc = cli_start(argc, argv, &spec, cli, &pos);
 	if (rc >= 0)
 		goto out;
 	rc = 0;
@@ -33,6 +36,6 @@ int cmd_version(int argc, char **argv, struct cli *cli)
 		rc = cli_err(1, &err);
 	cJSON_Delete(v);
 out:
-	strvec_release(&pos);
+	ws_strlist_release(&pos);
 	return rc;
 }

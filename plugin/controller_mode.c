@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "xalloc.h"
 
 #define LEASE_NAME "workspace-controller"
 #define FOLLOW_TIMEOUT_S 600
@@ -64,17 +65,13 @@ struct seen {
 
 static int seen_add(struct seen *s, const char *name)
 {
-	char **grown;
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
 		if (strcmp(s->names[i], name) == 0)
 			return 0;
-	grown = realloc(s->names, (s->n + 1) * sizeof(*grown));
-	if (!grown)
-		return 0;
-	s->names = grown;
-	s->names[s->n++] = strdup(name);
+	s->names = xrealloc(s->names, (s->n + 1) * sizeof(*s->names));
+	s->names[s->n++] = xstrdup(name);
 	return 1;
 }
 
@@ -97,10 +94,10 @@ static void print_event(FILE *out, const cJSON *e)
 	msg = msg ? msg : "";
 	colon = strstr(msg, ": ");
 	if (colon && strstr(colon, ", ")) {
-		char *steps = strdup(colon + 2), *save = NULL, *step;
+		char *steps = xstrdup(colon + 2), *save = NULL, *step;
 
 		fprintf(out, "controller: %s: %.*s\n", reason ? reason : "", (int)(colon - msg), msg);
-		for (step = steps ? strtok_r(steps, ",", &save) : NULL; step;
+		for (step = strtok_r(steps, ",", &save); step;
 		     step = strtok_r(NULL, ",", &save))
 			fprintf(out, "  %s\n", step + strspn(step, " "));
 		free(steps);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "xalloc.h"
 
 static const ws_kind KIND_CORE_EVENT = {"Event", "v1", "events", 1};
 
@@ -42,11 +43,7 @@ int record_events(ws_k8s *k, const char *ns, const cJSON *record_cm, cJSON **eve
 	opts.field_selector = selector;
 	if (ws_k8s_list(k, &KIND_CORE_EVENT, ns, &opts, &items, NULL, err))
 		return ws_err_prefix(err, "cannot list the events of '%s'", name ? name : "");
-	sorted = calloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*sorted));
-	if (!sorted) {
-		cJSON_Delete(items);
-		return ws_fail(err, WS_E_INTERNAL, "out of memory");
-	}
+	sorted = xcalloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*sorted));
 	cJSON_ArrayForEach(e, items)
 		sorted[n++] = e;
 	qsort(sorted, n, sizeof(*sorted), by_time);
@@ -61,11 +58,9 @@ int record_events(ws_k8s *k, const char *ns, const cJSON *record_cm, cJSON **eve
 void print_events(FILE *f, const cJSON *events)
 {
 	size_t n = (size_t)cJSON_GetArraySize(events), i = 1;
-	const char **cells = calloc((n + 1) * 5, sizeof(*cells));
+	const char **cells = xcalloc((n + 1) * 5, sizeof(*cells));
 	const cJSON *e;
 
-	if (!cells)
-		return;
 	cells[0] = "TIME";
 	cells[1] = "TYPE";
 	cells[2] = "REASON";

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "xalloc.h"
 
 struct command {
 	const char *name;
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int at;
 
+	xalloc_cjson();
 	memset(&cli, 0, sizeof(cli));
 	cli.prog = "kubectl workspace";
 	cli.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "yamlconv.h"
+#include "xalloc.h"
 
 int print_json(FILE *f, const cJSON *item)
 {
@@ -52,10 +53,8 @@ int print_as(FILE *f, const char *format, const cJSON *item, ws_err *err)
 
 void print_table(FILE *f, const char *const *cells, size_t nrows, size_t ncols)
 {
-	size_t *width = calloc(ncols, sizeof(*width)), r, c;
+	size_t *width = xcalloc(ncols, sizeof(*width)), r, c;
 
-	if (!width)
-		return;
 	for (r = 0; r < nrows; r++)
 		for (c = 0; c < ncols; c++)
 			if (strlen(cells[r * ncols + c]) > width[c])

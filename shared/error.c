@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ws_err_clear(ws_err *err)
@@ -76,7 +77,30 @@ int ws_err_prefix(ws_err *err, const char *fmt, ...)
 	return -1;
 }
 
+int ws_err_append(ws_err *err, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	if (!err)
+		return -1;
+	n = strlen(err->msg);
+	va_start(ap, fmt);
+	vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 int ws_err_is_http(const ws_err *err, int status)
 {
 	return err && err->kind == WS_E_HTTP && err->code == status;
+}
+
+char *ws_strdup(const char *s, ws_err *err)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		ws_fail(err, WS_E_INTERNAL, "out of memory");
+	return d;
 }

@@ -45,6 +45,14 @@ int ws_fail_http(ws_err *err, int status, const char *reason, const char *fmt, .
 int ws_err_prefix(ws_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* strdup that reports out of memory: the copy (caller frees), or NULL
+ * with err set. */
+char *ws_strdup(const char *s, ws_err *err);
+
+/* Append to the message (truncated to fit): err->msg + the formatted text,
+ * e.g. " (after 3 attempts)". Returns -1. */
+int ws_err_append(ws_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* True when the error is an HTTP answer with this status. */
 int ws_err_is_http(const ws_err *err, int status);
 

@@ -27,8 +27,8 @@ void ws_flyte_options_from_env(ws_flyte_options *o)
 
 	if (!o->endpoint && (v = getenv("FLYTE_PLATFORM_URL")) && *v)
 		o->endpoint = v;
-	if (!o->insecure && (v = getenv("FLYTE_PLATFORM_INSECURE")) && truthy(v))
-		o->insecure = 1;
+	if (!o->plain_http && (v = getenv("FLYTE_PLATFORM_INSECURE")) && truthy(v))
+		o->plain_http = 1;
 	if (!o->ca_file && (v = getenv("FLYTE_PLATFORM_CA_CERT_FILE_PATH")) && *v)
 		o->ca_file = v;
 	if (!o->token_file && (v = getenv("FLYTE_TOKEN_FILE")) && *v)
@@ -66,7 +66,7 @@ static int read_small(const char *path, unsigned char **out, size_t *len, ws_err
 }
 
 /* "https://h:p", "http://h:p", "dns:///h:p" or "h:p" -> a base URL. */
-static int set_endpoint(ws_http_target *t, const char *endpoint, int insecure, ws_err *err)
+static int set_endpoint(ws_http_target *t, const char *endpoint, int plain_http, ws_err *err)
 {
 	const char *ep = endpoint;
 	size_t n;
@@ -84,12 +84,43 @@ static int set_endpoint(ws_http_target *t, const char *endpoint, int insecure, w
 	t->base_url = malloc(n);
 	if (!t->base_url)
 		return ws_fail(err, WS_E_INTERNAL, "out of memory");
-	snprintf(t->base_url, n, "%s%s", strstr(ep, "://") ? "" : insecure ? "http://" : "https://",
+	snprintf(t->base_url, n, "%s%s", strstr(ep, "://") ? "" : plain_http ? "http://" : "https://",
 		 ep);
 	n = strlen(t->base_url);
 	while (n > 8 && t->base_url[n - 1] == '/')
 		t->base_url[--n] = '\0';
 	return 0;
+}
+
+/* Whether a plain-HTTP base URL ("http://host[:port][/...]") names a loopback
+ * host: the only place a bearer token may go unencrypted. Sets host (for the
+ * message) either way. */
+static int plain_http_is_loopback(const char *url, char *host, size_t size)
+{
+	const char *h = url + strlen("http://"), *end;
+	size_t n;
+
+	end = *h == '[' ? strchr(h, ']') : h + strcspn(h, ":/");
+	end = end ? end + (*h == '[') : h + strlen(h);
+	n = (size_t)(end - h) < size ? (size_t)(end - h) : size - 1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+	       (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == n);
+}
+
+/* Refuse a token that would travel over plain HTTP to another machine. */
+static int check_token_transport(const ws_http_target *t, ws_err *err)
+{
+	char host[256];
+
+	if (!t->bearer || strncmp(t->base_url, "http://", 7) != 0 ||
+	    plain_http_is_loopback(t->base_url, host, sizeof(host)))
+		return 0;
+	return ws_fail(err, WS_E_INVALID,
+		       "refusing to send the flyte token over plain HTTP to '%s': use https or a "
+		       "loopback endpoint",
+		       host);
 }
 
 int ws_flyte_open(ws_flyte *f, const ws_flyte_options *o, ws_err *err)
@@ -104,7 +135,7 @@ int ws_flyte_open(ws_flyte *f, const ws_flyte_options *o, ws_err *err)
 		return ws_fail(err, WS_E_INVALID,
 			       "no flyte endpoint: use --flyte-endpoint, set FLYTE_PLATFORM_URL or "
 			       "configure flyte.endpoint in the platform config");
-	if (set_endpoint(&f->target, o->endpoint, o->insecure, err))
+	if (set_endpoint(&f->target, o->endpoint, o->plain_http, err))
 		goto fail;
 	if (o->ca_file && read_small(o->ca_file, &f->target.ca_pem, &f->target.ca_len, err)) {
 		ws_err_prefix(err, "flyte CA file");
@@ -123,6 +154,8 @@ int ws_flyte_open(ws_flyte *f, const ws_flyte_options *o, ws_err *err)
 			goto fail;
 		}
 		f->target.bearer = (char *)tok;
+		if (check_token_transport(&f->target, err))
+			goto fail;
 	}
 	f->target.timeout_ms = o->timeout_ms;
 	return 0;
@@ -304,10 +337,8 @@ int ws_flyte_domains(ws_flyte *f, ws_strlist *out, ws_err *err)
 	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(reply, "domains")) {
 		const char *id = ws_json_str(d, "id", NULL);
 
-		if (id && ws_strlist_add(out, id)) {
-			ws_fail(err, WS_E_INTERNAL, "out of memory");
+		if (id && ws_strlist_add(out, id, err))
 			goto out;
-		}
 	}
 	rc = 0;
 out:

@@ -16,8 +16,9 @@
 
 typedef struct ws_flyte_options {
 	const char *endpoint; /* "https://host:port", "http://...", "dns:///host:port" or
-				 "host:port" (https unless insecure) */
-	int insecure;         /* plain HTTP for an endpoint without scheme */
+				 "host:port" (https unless plain_http) */
+	int plain_http;       /* plain HTTP for an endpoint without scheme (FLYTE_PLATFORM_INSECURE);
+				 a token is then sent to a loopback host only */
 	const char *ca_file;  /* PEM file to trust instead of the system store, or NULL */
 	const char *token_file; /* bearer token file, or NULL */
 	long timeout_ms;

@@ -331,19 +331,13 @@ static int add_header(struct curl_slist **l, const char *line)
 	return 0;
 }
 
-/* Set every option of one attempt on x->easy (fresh or reset). */
-static int setup_easy(struct xfer *x, long timeout_ms, curl_write_callback write_fn, void *write_data,
-		      ws_err *err)
+/* The request's headers, with the credentials' Authorization. */
+static int set_headers(struct xfer *x)
 {
-	ws_http_req *r = x->r;
-	ws_http_target *t = r->target;
-	CURL *e = x->easy;
+	const ws_http_req *r = x->r;
 	char line[256];
-	struct curl_blob blob;
 	int fail = 0;
 
-	if (creds_take(&x->creds, t, err) || build_url(x, err))
-		return -1;
 	snprintf(line, sizeof(line), "Accept: %s", r->accept ? r->accept : "application/json");
 	fail |= add_header(&x->headers, line);
 	if (r->content_type) {
@@ -353,9 +347,70 @@ static int setup_easy(struct xfer *x, long timeout_ms, curl_write_callback write
 	fail |= add_header(&x->headers, "Expect:");
 	if (x->creds.auth)
 		fail |= add_header(&x->headers, x->creds.auth);
-	if (fail)
-		return ws_fail(err, WS_E_INTERNAL, "out of memory");
+	return fail ? -1 : 0;
+}
 
+static void set_method(CURL *e, const ws_http_req *r)
+{
+	if (strcmp(r->method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+		if (r->body || strcmp(r->method, "DELETE") != 0) {
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+		}
+	}
+}
+
+/* Trust (the target's CA bundle, or skip verification) and the client
+ * certificate of this attempt's credentials. */
+static void set_tls(struct xfer *x)
+{
+	const ws_http_target *t = x->r->target;
+	CURL *e = x->easy;
+	struct curl_blob blob;
+
+	if (t->ca_pem) {
+		blob.data = t->ca_pem;
+		blob.len = t->ca_len;
+		blob.flags = CURL_BLOB_COPY;
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+		/* Trust that bundle alone, as kubectl does. */
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	}
+	if (t->skip_tls_verify) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (x->creds.cert) {
+		/* NOCOPY: libcurl reads our copy, which is wiped afterwards. */
+		blob.data = x->creds.cert;
+		blob.len = x->creds.cert_len;
+		blob.flags = CURL_BLOB_NOCOPY;
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		blob.data = x->creds.key;
+		blob.len = x->creds.key_len;
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+}
+
+/* Set every option of one attempt on x->easy (fresh or reset). */
+static int setup_easy(struct xfer *x, long timeout_ms, curl_write_callback write_fn, void *write_data,
+		      ws_err *err)
+{
+	ws_http_target *t = x->r->target;
+	CURL *e = x->easy;
+
+	if (creds_take(&x->creds, t, err) || build_url(x, err))
+		return -1;
+	if (set_headers(x))
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
 	curl_easy_setopt(e, CURLOPT_URL, x->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -376,44 +431,8 @@ static int setup_easy(struct xfer *x, long timeout_ms, curl_write_callback write
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
 	if (x->connect_to)
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to);
-
-	if (strcmp(r->method, "GET") == 0) {
-		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	} else if (strcmp(r->method, "HEAD") == 0) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-		if (r->body || strcmp(r->method, "DELETE") != 0) {
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-			curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
-		}
-	}
-
-	if (t->ca_pem) {
-		blob.data = t->ca_pem;
-		blob.len = t->ca_len;
-		blob.flags = CURL_BLOB_COPY;
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-		/* Trust that bundle alone, as kubectl does. */
-		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
-		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-	}
-	if (t->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (x->creds.cert) {
-		/* NOCOPY: libcurl reads our copy, which is wiped afterwards. */
-		blob.data = x->creds.cert;
-		blob.len = x->creds.cert_len;
-		blob.flags = CURL_BLOB_NOCOPY;
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-		blob.data = x->creds.key;
-		blob.len = x->creds.key_len;
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-	}
+	set_method(e, x->r);
+	set_tls(x);
 	return 0;
 }
 
@@ -462,11 +481,8 @@ static void transport_error(struct xfer *x, CURLcode rc)
 		detail[0] = (char)(detail[0] - 'A' + 'a');
 	ws_fail(&r->err, WS_E_TRANSPORT, "%s %s%s: %s", r->method,
 		r->target->base_url ? r->target->base_url : "", r->path, detail);
-	if (r->attempts > 1) {
-		size_t n = strlen(r->err.msg);
-
-		snprintf(r->err.msg + n, sizeof(r->err.msg) - n, " (after %d attempts)", r->attempts);
-	}
+	if (r->attempts > 1)
+		ws_err_append(&r->err, " (after %d attempts)", r->attempts);
 }
 
 static int max_retries(const ws_http_target *t)
@@ -551,11 +567,95 @@ static int attempt_start(struct xfer *x, CURLM *m)
 	return 0;
 }
 
+/* The requests of one ws_http_perform and where each stands. */
+struct batch {
+	struct xfer *xs;
+	size_t n;
+	size_t left;    /* not X_DONE */
+	size_t running; /* X_RUN */
+	CURLM *m;
+};
+
+/* Start every waiting request that is due, up to HTTP_PARALLEL at once. */
+static void start_due(struct batch *b)
+{
+	long long now = now_ms();
+	size_t i;
+
+	for (i = 0; i < b->n && b->running < HTTP_PARALLEL; i++) {
+		struct xfer *x = &b->xs[i];
+
+		if (x->state != X_WAIT || x->due_ms > now)
+			continue;
+		if (attempt_start(x, b->m)) {
+			x->state = X_DONE;
+			b->left--;
+		} else {
+			x->state = X_RUN;
+			b->running++;
+		}
+	}
+}
+
+/* Take the finished attempts: done, or waiting for their retry. */
+static void collect_finished(struct batch *b)
+{
+	CURLMsg *msg;
+	int q;
+
+	while ((msg = curl_multi_info_read(b->m, &q)) != NULL) {
+		char *priv = NULL;
+		CURL *easy = msg->easy_handle;
+		CURLcode rc = msg->data.result;
+		struct xfer *x;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+		x = (struct xfer *)priv;
+		curl_multi_remove_handle(b->m, easy);
+		b->running--;
+		if (attempt_done(x, rc)) {
+			x->state = X_WAIT;
+			x->due_ms = now_ms() + retry_delay_ms(x->r);
+		} else {
+			x->state = X_DONE;
+			b->left--;
+		}
+	}
+}
+
+/* How long to poll: until the next retry is due, at most a second. */
+static long long poll_wait_ms(const struct batch *b)
+{
+	long long now = now_ms(), wait = 1000;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (b->xs[i].state == X_WAIT && b->running < HTTP_PARALLEL &&
+		    b->xs[i].due_ms - now < wait)
+			wait = b->xs[i].due_ms > now ? b->xs[i].due_ms - now : 0;
+	return wait;
+}
+
+static void batch_run(struct batch *b)
+{
+	int still;
+
+	while (b->left > 0) {
+		start_due(b);
+		curl_multi_perform(b->m, &still);
+		collect_finished(b);
+		if (b->left == 0)
+			break;
+		curl_multi_poll(b->m, NULL, 0, (int)poll_wait_ms(b), NULL);
+	}
+}
+
 size_t ws_http_perform(ws_http_req **reqs, size_t n)
 {
-	struct xfer *xs = NULL;
-	CURLM *m = NULL;
-	size_t i, left = n, running = 0, failed = 0;
+	struct batch b = {NULL, n, n, 0, NULL};
+	size_t i, failed = 0;
 	ws_err err;
 
 	if (n == 0)
@@ -568,75 +668,30 @@ size_t ws_http_perform(ws_http_req **reqs, size_t n)
 	}
 	if (ws_http_global_init(&err))
 		goto fail_all;
-	xs = calloc(n, sizeof(*xs));
-	m = curl_multi_init();
-	if (!xs || !m) {
+	b.xs = calloc(n, sizeof(*b.xs));
+	b.m = curl_multi_init();
+	if (!b.xs || !b.m) {
 		ws_fail(&err, WS_E_INTERNAL, "out of memory");
 		goto fail_all;
 	}
 	for (i = 0; i < n; i++) {
-		xs[i].r = reqs[i];
-		xs[i].state = X_WAIT;
+		b.xs[i].r = reqs[i];
+		b.xs[i].state = X_WAIT;
 	}
-	while (left > 0) {
-		long long now = now_ms(), wait = 1000;
-		CURLMsg *msg;
-		int still, q;
-
-		for (i = 0; i < n && running < HTTP_PARALLEL; i++) {
-			if (xs[i].state != X_WAIT || xs[i].due_ms > now)
-				continue;
-			if (attempt_start(&xs[i], m)) {
-				xs[i].state = X_DONE;
-				left--;
-			} else {
-				xs[i].state = X_RUN;
-				running++;
-			}
-		}
-		curl_multi_perform(m, &still);
-		while ((msg = curl_multi_info_read(m, &q)) != NULL) {
-			struct xfer *x;
-			char *priv = NULL;
-			CURL *easy = msg->easy_handle;
-			CURLcode rc = msg->data.result;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-			x = (struct xfer *)priv;
-			curl_multi_remove_handle(m, easy);
-			running--;
-			if (attempt_done(x, rc)) {
-				x->state = X_WAIT;
-				x->due_ms = now_ms() + retry_delay_ms(x->r);
-			} else {
-				x->state = X_DONE;
-				left--;
-			}
-		}
-		if (left == 0)
-			break;
-		now = now_ms();
-		for (i = 0; i < n; i++)
-			if (xs[i].state == X_WAIT && running < HTTP_PARALLEL &&
-			    xs[i].due_ms - now < wait)
-				wait = xs[i].due_ms > now ? xs[i].due_ms - now : 0;
-		curl_multi_poll(m, NULL, 0, (int)wait, NULL);
-	}
+	batch_run(&b);
 	goto out;
 fail_all:
 	for (i = 0; i < n; i++)
 		reqs[i]->err = err;
 out:
-	for (i = 0; xs && i < n; i++) {
-		xfer_clear_attempt(&xs[i]);
-		if (xs[i].easy)
-			curl_easy_cleanup(xs[i].easy);
+	for (i = 0; b.xs && i < n; i++) {
+		xfer_clear_attempt(&b.xs[i]);
+		if (b.xs[i].easy)
+			curl_easy_cleanup(b.xs[i].easy);
 	}
-	free(xs);
-	if (m)
-		curl_multi_cleanup(m);
+	free(b.xs);
+	if (b.m)
+		curl_multi_cleanup(b.m);
 	for (i = 0; i < n; i++)
 		if (reqs[i]->status == 0)
 			failed++;

@@ -44,7 +44,7 @@ typedef struct ws_http_target {
 	size_t cert_len;
 	unsigned char *key_pem;
 	size_t key_len;
-	int insecure;            /* skip certificate verification */
+	int skip_tls_verify;     /* skip certificate verification */
 	char *bearer;            /* token for "Authorization: Bearer"; NULL: none */
 	long timeout_ms;         /* each attempt, connect to last byte; 0: 30000 */
 	long connect_timeout_ms; /* 0: 10000 */

@@ -312,3 +312,51 @@ int ws_json_write(ws_buf *out, const cJSON *item, ws_err *err)
 		return ws_fail(err, WS_E_INVALID, "cannot write an invalid JSON item");
 	}
 }
+
+int ws_json_field_str(const cJSON *obj, const char *key, const char **out, const char *where,
+		      ws_err *err)
+{
+	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+
+	*out = NULL;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return ws_fail(err, WS_E_INVALID, "%s: '%s' must be a string", where, key);
+	if (*v->valuestring)
+		*out = v->valuestring;
+	return 0;
+}
+
+int ws_json_field_bool(const cJSON *obj, const char *key, int *out, const char *where,
+		       ws_err *err)
+{
+	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+
+	*out = 0;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsBool(v))
+		return ws_fail(err, WS_E_INVALID, "%s: '%s' must be true or false", where, key);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static void json_wipe(cJSON *j)
+{
+	for (; j; j = j->next) {
+		if (j->valuestring)
+			explicit_bzero(j->valuestring, strlen(j->valuestring));
+		json_wipe(j->child);
+	}
+}
+
+void ws_json_wipe_delete(cJSON *j)
+{
+	if (!j)
+		return;
+	json_wipe(j->child);
+	if (j->valuestring)
+		explicit_bzero(j->valuestring, strlen(j->valuestring));
+	cJSON_Delete(j);
+}

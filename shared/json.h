@@ -25,6 +25,15 @@ cJSON *ws_json_get(const cJSON *obj, ...);
 /* The string at a path, or NULL when absent or not a string. */
 const char *ws_json_str(const cJSON *obj, ...);
 
+/* Optional typed fields of a config map, for messages prefixed with where
+ * ("kubeconfig /x: user 'u'"). A string field: *out = the value, or NULL
+ * when absent, null or ""; a bool: *out = 0 when absent or null. Another
+ * type: -1 with err "<where>: '<key>' must be a string / true or false". */
+int ws_json_field_str(const cJSON *obj, const char *key, const char **out, const char *where,
+		      ws_err *err);
+int ws_json_field_bool(const cJSON *obj, const char *key, int *out, const char *where,
+		       ws_err *err);
+
 /* Get or create the child object `key` of obj (replacing a non-object). */
 cJSON *ws_json_obj(cJSON *obj, const char *key);
 /* Set obj[key] to a string (replacing what was there). Returns the item. */
@@ -41,6 +50,10 @@ int ws_json_subset(const cJSON *want, const cJSON *have);
  * first differing path and both values ("spec.hard.pods: want \"100\", have
  * \"20\"") into out and returns 1; returns 0 when it is a subset. */
 int ws_json_diff(const cJSON *want, const cJSON *have, char *out, size_t size);
+
+/* cJSON_Delete a tree that may hold secrets, overwriting its strings first.
+ * NULL is allowed. */
+void ws_json_wipe_delete(cJSON *j);
 
 /* Compact JSON text (malloc'd; caller frees). */
 char *ws_json_print(const cJSON *item);

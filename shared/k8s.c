@@ -243,15 +243,12 @@ static int finish(ws_k8s *k, ws_http_req *r, cJSON **out, ws_err *err)
 	}
 	if (r->status < 200 || r->status >= 300) {
 		ws_k8s_status_error(r->status, r->response.data, r->response.len, err);
-		if (r->status == 401 && err) {
-			size_t n = strlen(err->msg);
-
-			snprintf(err->msg + n, sizeof(err->msg) - n,
-				 " (the server rejected the credentials of %s%s%s)",
-				 k->conn.context && *k->conn.context ? "context '" : "",
-				 k->conn.context && *k->conn.context ? k->conn.context : k->conn.source,
-				 k->conn.context && *k->conn.context ? "'" : "");
-		}
+		if (r->status == 401)
+			ws_err_append(err, " (the server rejected the credentials of %s%s%s)",
+				      k->conn.context && *k->conn.context ? "context '" : "",
+				      k->conn.context && *k->conn.context ? k->conn.context
+									  : k->conn.source,
+				      k->conn.context && *k->conn.context ? "'" : "");
 		return -1;
 	}
 	if (r->response.len == 0)

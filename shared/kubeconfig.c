@@ -8,64 +8,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base64.h"
+#include "execcred.h"
 #include "json.h"
 #include "yamlconv.h"
 
-extern char **environ;
-
 #define KUBECONFIG_MAX (4u << 20)
 #define SECRET_MAX (1u << 20)
-#define EXEC_OUTPUT_MAX (1u << 20)
-#define EXEC_TIMEOUT_S 60
-#define EXEC_INTERACTIVE_TIMEOUT_S 300
 #define INCLUSTER_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
-#define EXEC_V1 "client.authentication.k8s.io/v1"
-#define EXEC_V1BETA1 "client.authentication.k8s.io/v1beta1"
 #define WHERE_MAX 600
 
 /* ---- small helpers ---- */
-
-
-static void json_wipe(cJSON *j)
-{
-	for (; j; j = j->next) {
-		if (j->valuestring)
-			explicit_bzero(j->valuestring, strlen(j->valuestring));
-		json_wipe(j->child);
-	}
-}
-
-/* Free a tree that may hold tokens, overwriting its strings first. */
-static void json_wipe_delete(cJSON *j)
-{
-	if (!j)
-		return;
-	json_wipe(j->child);
-	if (j->valuestring)
-		explicit_bzero(j->valuestring, strlen(j->valuestring));
-	cJSON_Delete(j);
-}
-
-static char *xstrdup(const char *s, ws_err *err)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		ws_fail(err, WS_E_INTERNAL, "out of memory");
-	return d;
-}
 
 static char *join_path(const char *dir, const char *path, ws_err *err)
 {
@@ -73,7 +33,7 @@ static char *join_path(const char *dir, const char *path, ws_err *err)
 	char *p;
 
 	if (path[0] == '/' || !dir)
-		return xstrdup(path, err);
+		return ws_strdup(path, err);
 	n = strlen(dir) + strlen(path) + 2;
 	p = malloc(n);
 	if (!p) {
@@ -181,7 +141,7 @@ static void kcfg_release(struct kcfg *k)
 	for (i = 0; i < k->n; i++) {
 		free(k->files[i].path);
 		free(k->files[i].dir);
-		json_wipe_delete(k->files[i].root);
+		ws_json_wipe_delete(k->files[i].root);
 	}
 	free(k->files);
 	free(k->names);
@@ -234,11 +194,11 @@ static int kcfg_add(struct kcfg *k, const char *path, int must_exist, ws_err *er
 		ws_fail(err, WS_E_INVALID, "kubeconfig %s: not a kubeconfig (a YAML map)", path);
 		goto out;
 	}
-	f.path = xstrdup(path, err);
+	f.path = ws_strdup(path, err);
 	if (!f.path || check_section(&f, "clusters", "cluster", err) ||
 	    check_section(&f, "users", "user", err) || check_section(&f, "contexts", "context", err))
 		goto out;
-	f.dir = xstrdup(path, err);
+	f.dir = ws_strdup(path, err);
 	if (!f.dir)
 		goto out;
 	slash = strrchr(f.dir, '/');
@@ -261,7 +221,7 @@ out:
 	ws_wipe_free(text, len);
 	free(f.path);
 	free(f.dir);
-	json_wipe_delete(f.root);
+	ws_json_wipe_delete(f.root);
 	return rc;
 }
 
@@ -277,7 +237,7 @@ static int kcfg_collect(struct kcfg *k, const ws_kubeconfig_options *opt, ws_err
 		if (kcfg_add(k, opt->kubeconfig, 1, err))
 			goto out;
 	} else if (env && *env) {
-		copy = xstrdup(env, err);
+		copy = ws_strdup(env, err);
 		if (!copy)
 			goto out;
 		for (p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save))
@@ -325,35 +285,6 @@ static int kcfg_find(const struct kcfg *k, const char *section, const char *inne
 	return 0;
 }
 
-/* A string field: *out = value or NULL when absent; other types fail. */
-static int field_str(const cJSON *obj, const char *key, const char **out, const char *where,
-		     ws_err *err)
-{
-	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-
-	*out = NULL;
-	if (!v || cJSON_IsNull(v))
-		return 0;
-	if (!cJSON_IsString(v))
-		return ws_fail(err, WS_E_INVALID, "%s: '%s' must be a string", where, key);
-	if (*v->valuestring)
-		*out = v->valuestring;
-	return 0;
-}
-
-static int field_bool(const cJSON *obj, const char *key, int *out, const char *where, ws_err *err)
-{
-	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-
-	*out = 0;
-	if (!v || cJSON_IsNull(v))
-		return 0;
-	if (!cJSON_IsBool(v))
-		return ws_fail(err, WS_E_INVALID, "%s: '%s' must be true or false", where, key);
-	*out = cJSON_IsTrue(v);
-	return 0;
-}
-
 /* TLS material or a token from `<name>-data` (base64) or `<name>` (a file
  * relative to the kubeconfig's directory); both set is an error. */
 static int load_pem(const struct entry *e, const char *name, const char *where, unsigned char **out,
@@ -367,7 +298,7 @@ static int load_pem(const struct entry *e, const char *name, const char *where, 
 	*out = NULL;
 	*len = 0;
 	snprintf(key, sizeof(key), "%s-data", name);
-	if (field_str(e->obj, key, &data, where, err) || field_str(e->obj, name, &file, where, err))
+	if (ws_json_field_str(e->obj, key, &data, where, err) || ws_json_field_str(e->obj, name, &file, where, err))
 		return -1;
 	if (data && file)
 		return ws_fail(err, WS_E_INVALID, "%s: both '%s' and '%s' are set; keep one", where,
@@ -411,53 +342,19 @@ static int set_server(ws_http_target *t, const char *server, const char *where, 
 
 /* ---- refresh state: token file and exec plugin ---- */
 
-enum interactive_mode { IM_NEVER, IM_IF_AVAILABLE, IM_ALWAYS };
-
-struct kc_exec {
-	char **argv;       /* command and args, NULL-terminated */
-	char **env;        /* "NAME=value" from the config, NULL-terminated */
-	char *api_version;
-	enum interactive_mode mode;
-	char *install_hint;
-	char *cluster_json; /* spec.cluster when provideClusterInfo, else NULL */
-	int cached;
-	time_t expiry;      /* 0: none */
-};
-
 struct kc_auth {
 	char *token_file;
 	struct stat token_st; /* of the last successful read */
-	struct kc_exec *exec;
+	ws_execcred *exec;
 	atomic_int invalid;   /* set by ws_kube_conn_reauth */
 };
-
-static void strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		ws_wipe_str(v[i]);
-	free(v);
-}
-
-static void exec_free(struct kc_exec *e)
-{
-	if (!e)
-		return;
-	strv_free(e->argv);
-	strv_free(e->env);
-	free(e->api_version);
-	free(e->install_hint);
-	free(e->cluster_json);
-	free(e);
-}
 
 static void auth_free(struct kc_auth *a)
 {
 	if (!a)
 		return;
 	free(a->token_file);
-	exec_free(a->exec);
+	ws_execcred_free(a->exec);
 	free(a);
 }
 
@@ -495,353 +392,6 @@ static int token_file_refresh(struct kc_auth *a, ws_http_target *t, int force, w
 	return 0;
 }
 
-/* Parse an RFC 3339 time ("2024-05-01T10:00:00Z", fractions and offsets). */
-static int parse_time(const char *s, time_t *out)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0, oh, om, m2 = 0;
-	long off = 0;
-	const char *p;
-
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    n == 0)
-		return -1;
-	p = s + n;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m2) != 2)
-			return -1;
-		off = (*p == '-' ? -1L : 1L) * (oh * 3600L + om * 60L);
-		p += 1 + m2;
-	} else {
-		return -1;
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = timegm(&tm) - off;
-	return 0;
-}
-
-static int exec_valid(const struct kc_exec *e)
-{
-	return e->cached && (e->expiry == 0 || time(NULL) < e->expiry);
-}
-
-/* The environment of the plugin: ours, then the config's env (replacing
- * variables of the same name), then KUBERNETES_EXEC_INFO. */
-static char **exec_env(const struct kc_exec *e, const char *info)
-{
-	size_t n = 0, m = 0, i, j, k = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	while (e->env[m])
-		m++;
-	env = calloc(n + m + 2, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		const char *eq = strchr(environ[i], '=');
-		size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
-		int replaced = nl == strlen("KUBERNETES_EXEC_INFO") &&
-			       strncmp(environ[i], "KUBERNETES_EXEC_INFO", nl) == 0;
-
-		for (j = 0; j < m && !replaced; j++)
-			replaced = strncmp(e->env[j], environ[i], nl) == 0 && e->env[j][nl] == '=';
-		if (!replaced)
-			env[k++] = environ[i];
-	}
-	for (j = 0; j < m; j++)
-		env[k++] = e->env[j];
-	env[k] = (char *)info;
-	return env;
-}
-
-static char *exec_info(const struct kc_exec *e, int interactive)
-{
-	cJSON *root = cJSON_CreateObject(), *spec;
-	char *text = NULL;
-
-	if (!root)
-		return NULL;
-	cJSON_AddStringToObject(root, "apiVersion", e->api_version);
-	cJSON_AddStringToObject(root, "kind", "ExecCredential");
-	spec = cJSON_AddObjectToObject(root, "spec");
-	if (spec) {
-		cJSON_AddBoolToObject(spec, "interactive", interactive);
-		if (e->cluster_json)
-			cJSON_AddItemToObject(spec, "cluster", cJSON_Parse(e->cluster_json));
-	}
-	{
-		char *json = cJSON_PrintUnformatted(root);
-		size_t n;
-
-		if (json) {
-			n = strlen(json) + sizeof("KUBERNETES_EXEC_INFO=");
-			text = malloc(n);
-			if (text)
-				snprintf(text, n, "KUBERNETES_EXEC_INFO=%s", json);
-			free(json);
-		}
-	}
-	cJSON_Delete(root);
-	return text;
-}
-
-/* Make fd the descriptor `to` in the child, kept open across exec. */
-static int child_fd(int fd, int to)
-{
-	if (fd == to)
-		return fcntl(fd, F_SETFD, 0);
-	return dup2(fd, to) < 0 ? -1 : 0;
-}
-
-/* In the child: wire stdout (and stdin) and exec; report errno on failure.
- * Only async-signal-safe calls here. */
-static void exec_child(char **argv, char **envp, int out_fd, int in_fd, int report_fd)
-{
-	struct sigaction sa;
-	sigset_t none;
-	int code;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (child_fd(out_fd, STDOUT_FILENO) || (in_fd >= 0 && child_fd(in_fd, STDIN_FILENO)))
-		goto fail;
-	execvpe(argv[0], argv, envp);
-fail:
-	code = errno;
-	if (write(report_fd, &code, sizeof(code)) < 0)
-		_exit(126);
-	_exit(127);
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Read the child's stdout until EOF, the cap or the deadline. */
-static int exec_read(int fd, char *buf, size_t *len, long long deadline, const char *cmd,
-		     ws_err *err)
-{
-	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-		long long left = deadline - mono_ms();
-		ssize_t n;
-		int r;
-
-		if (left <= 0)
-			return ws_fail(err, WS_E_IO, "exec plugin '%s' timed out", cmd);
-		r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (r < 0 && errno != EINTR)
-			return ws_fail(err, WS_E_IO, "exec plugin '%s': %s", cmd, strerror(errno));
-		if (r <= 0)
-			continue;
-		n = read(fd, buf + *len, EXEC_OUTPUT_MAX + 1 - *len);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return ws_fail(err, WS_E_IO, "exec plugin '%s': %s", cmd, strerror(errno));
-		if (n == 0)
-			return 0;
-		*len += (size_t)n;
-		if (*len > EXEC_OUTPUT_MAX)
-			return ws_fail(err, WS_E_INVALID, "exec plugin '%s' printed more than %u bytes",
-				       cmd, EXEC_OUTPUT_MAX);
-	}
-}
-
-/* Turn the plugin's output into credentials on the target. */
-static int exec_apply(struct kc_exec *e, ws_http_target *t, const char *out, size_t len,
-		      ws_err *err)
-{
-	const char *cmd = e->argv[0], *kind, *ver, *token, *cert, *key, *exp;
-	cJSON *root;
-	const cJSON *status;
-	time_t expiry = 0;
-	int rc = -1;
-
-	root = ws_json_parse(out, len, err);
-	if (!root)
-		return ws_err_prefix(err, "exec plugin '%s' printed no ExecCredential", cmd);
-	kind = ws_json_str(root, "kind", NULL);
-	ver = ws_json_str(root, "apiVersion", NULL);
-	status = ws_json_get(root, "status", NULL);
-	if (!kind || strcmp(kind, "ExecCredential") != 0) {
-		ws_fail(err, WS_E_INVALID, "exec plugin '%s' printed no ExecCredential (kind '%s')", cmd,
-			kind ? kind : "");
-		goto out;
-	}
-	if (!ver || strcmp(ver, e->api_version) != 0) {
-		ws_fail(err, WS_E_INVALID,
-			"exec plugin '%s' answered with apiVersion '%s'; the kubeconfig asks for '%s'",
-			cmd, ver ? ver : "", e->api_version);
-		goto out;
-	}
-	if (!cJSON_IsObject(status)) {
-		ws_fail(err, WS_E_INVALID, "exec plugin '%s' printed an ExecCredential without status",
-			cmd);
-		goto out;
-	}
-	token = ws_json_str(status, "token", NULL);
-	cert = ws_json_str(status, "clientCertificateData", NULL);
-	key = ws_json_str(status, "clientKeyData", NULL);
-	exp = ws_json_str(status, "expirationTimestamp", NULL);
-	if (token && !*token)
-		token = NULL;
-	if (!token && !cert && !key) {
-		ws_fail(err, WS_E_INVALID,
-			"exec plugin '%s' returned neither a token nor a client certificate", cmd);
-		goto out;
-	}
-	if (!cert != !key) {
-		ws_fail(err, WS_E_INVALID,
-			"exec plugin '%s' returned a client certificate without its key (or the reverse)",
-			cmd);
-		goto out;
-	}
-	if (exp && parse_time(exp, &expiry)) {
-		ws_fail(err, WS_E_INVALID, "exec plugin '%s' returned a bad expirationTimestamp '%s'",
-			cmd, exp);
-		goto out;
-	}
-	if (token) {
-		char *copy = xstrdup(token, err);
-
-		if (!copy)
-			goto out;
-		set_bearer(t, copy);
-	}
-	if (cert) {
-		char *c = xstrdup(cert, err), *k = c ? xstrdup(key, err) : NULL;
-
-		if (!k) {
-			free(c);
-			goto out;
-		}
-		ws_wipe_free(t->cert_pem, t->cert_len);
-		ws_wipe_free(t->key_pem, t->key_len);
-		t->cert_pem = (unsigned char *)c;
-		t->cert_len = strlen(c);
-		t->key_pem = (unsigned char *)k;
-		t->key_len = strlen(k);
-	}
-	e->cached = 1;
-	e->expiry = expiry;
-	rc = 0;
-out:
-	json_wipe_delete(root);
-	return rc;
-}
-
-/* Run the plugin (fork/execvp, no shell) and take its credentials. */
-static int exec_run(struct kc_exec *e, ws_http_target *t, ws_err *err)
-{
-	const char *cmd = e->argv[0];
-	/* status stays 0 if the exit status is lost (SIGCHLD ignored): the
-	 * output is still checked. */
-	int tty = isatty(STDIN_FILENO), interactive, status = 0, child_errno = 0;
-	int out[2] = {-1, -1}, rep[2] = {-1, -1}, devnull = -1, rc = -1;
-	char *info = NULL, **envp = NULL, *buf = NULL;
-	size_t len = 0;
-	pid_t pid = -1;
-	ssize_t n;
-
-	if (e->mode == IM_ALWAYS && !tty)
-		return ws_fail(err, WS_E_INVALID,
-			       "exec plugin '%s' needs a terminal (interactiveMode Always) but standard "
-			       "input is not one",
-			       cmd);
-	interactive = e->mode == IM_ALWAYS || (e->mode == IM_IF_AVAILABLE && tty);
-	info = exec_info(e, interactive);
-	envp = info ? exec_env(e, info) : NULL;
-	buf = malloc(EXEC_OUTPUT_MAX + 1);
-	if (!envp || !buf) {
-		ws_fail(err, WS_E_INTERNAL, "out of memory");
-		goto out;
-	}
-	if (pipe2(out, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) ||
-	    (!interactive && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
-		ws_fail(err, WS_E_IO, "cannot run exec plugin '%s': %s", cmd, strerror(errno));
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ws_fail(err, WS_E_IO, "cannot run exec plugin '%s': %s", cmd, strerror(errno));
-		goto out;
-	}
-	if (pid == 0)
-		exec_child(e->argv, envp, out[1], devnull, rep[1]);
-	close(out[1]);
-	close(rep[1]);
-	out[1] = rep[1] = -1;
-	do
-		n = read(rep[0], &child_errno, sizeof(child_errno));
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(child_errno)) {
-		ws_fail(err, WS_E_IO, "cannot run exec plugin '%s': %s%s%s", cmd, strerror(child_errno),
-			e->install_hint ? "\n\n" : "", e->install_hint ? e->install_hint : "");
-		goto out;
-	}
-	if (exec_read(out[0], buf, &len,
-		      mono_ms() + 1000LL * (interactive ? EXEC_INTERACTIVE_TIMEOUT_S : EXEC_TIMEOUT_S),
-		      cmd, err)) {
-		kill(pid, SIGKILL);
-		goto out;
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	pid = -1;
-	if (WIFSIGNALED(status)) {
-		ws_fail(err, WS_E_IO, "exec plugin '%s' was killed by signal %d", cmd, WTERMSIG(status));
-		goto out;
-	}
-	if (WEXITSTATUS(status) != 0) {
-		ws_fail(err, WS_E_IO, "exec plugin '%s' failed with exit status %d", cmd,
-			WEXITSTATUS(status));
-		goto out;
-	}
-	rc = exec_apply(e, t, buf, len, err);
-out:
-	if (pid > 0)
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	if (out[0] >= 0)
-		close(out[0]);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (rep[0] >= 0)
-		close(rep[0]);
-	if (rep[1] >= 0)
-		close(rep[1]);
-	if (devnull >= 0)
-		close(devnull);
-	if (buf)
-		ws_wipe_free(buf, len);
-	free(envp);
-	free(info);
-	return rc;
-}
-
 /* The target's refresh hook (http.h): runs under http.c's credential lock. */
 static int kc_refresh(void *ctx, ws_http_target *t, ws_err *err)
 {
@@ -850,8 +400,8 @@ static int kc_refresh(void *ctx, ws_http_target *t, ws_err *err)
 
 	if (a->token_file && token_file_refresh(a, t, force, err))
 		return -1;
-	if (a->exec && (force || !exec_valid(a->exec)))
-		return exec_run(a->exec, t, err);
+	if (a->exec && (force || !ws_execcred_valid(a->exec)))
+		return ws_execcred_run(a->exec, t, err);
 	return 0;
 }
 
@@ -893,7 +443,7 @@ static char *cluster_info(const ws_http_target *t, const struct entry *cl)
 	cJSON_AddStringToObject(o, "server", t->base_url);
 	if (t->tls_server_name)
 		cJSON_AddStringToObject(o, "tls-server-name", t->tls_server_name);
-	if (t->insecure)
+	if (t->skip_tls_verify)
 		cJSON_AddBoolToObject(o, "insecure-skip-tls-verify", 1);
 	if (t->ca_pem) {
 		char *b64 = ws_base64_encode(t->ca_pem, t->ca_len);
@@ -923,13 +473,13 @@ static int set_cluster(ws_kube_conn *c, const struct entry *e, const ws_kubeconf
 	ws_http_target *t = &c->target;
 	char where[WHERE_MAX];
 	const char *server, *tsn, *proxy;
-	int insecure;
+	int skip_verify;
 
 	snprintf(where, sizeof(where), "kubeconfig %s: cluster '%s'", e->file->path, e->name);
-	if (field_str(e->obj, "server", &server, where, err) ||
-	    field_str(e->obj, "tls-server-name", &tsn, where, err) ||
-	    field_str(e->obj, "proxy-url", &proxy, where, err) ||
-	    field_bool(e->obj, "insecure-skip-tls-verify", &insecure, where, err))
+	if (ws_json_field_str(e->obj, "server", &server, where, err) ||
+	    ws_json_field_str(e->obj, "tls-server-name", &tsn, where, err) ||
+	    ws_json_field_str(e->obj, "proxy-url", &proxy, where, err) ||
+	    ws_json_field_bool(e->obj, "insecure-skip-tls-verify", &skip_verify, where, err))
 		return -1;
 	if (opt->server)
 		server = opt->server;
@@ -937,130 +487,44 @@ static int set_cluster(ws_kube_conn *c, const struct entry *e, const ws_kubeconf
 		return ws_fail(err, WS_E_INVALID, "%s: no server", where);
 	if (set_server(t, server, where, err))
 		return -1;
-	if (opt->insecure) {
-		t->insecure = 1;
+	if (opt->skip_tls_verify) {
+		t->skip_tls_verify = 1;
 	} else {
 		if (load_pem(e, "certificate-authority", where, &t->ca_pem, &t->ca_len, err))
 			return -1;
-		if (insecure && t->ca_pem)
+		if (skip_verify && t->ca_pem)
 			return ws_fail(err, WS_E_INVALID,
 				       "%s: a certificate authority and insecure-skip-tls-verify "
 				       "cannot both be set",
 				       where);
-		t->insecure = insecure;
+		t->skip_tls_verify = skip_verify;
 	}
-	if (tsn && !(t->tls_server_name = xstrdup(tsn, err)))
+	if (tsn && !(t->tls_server_name = ws_strdup(tsn, err)))
 		return -1;
 	if (proxy) {
 		if (!strstr(proxy, "://"))
 			return ws_fail(err, WS_E_INVALID, "%s: proxy-url '%s' has no scheme", where,
 				       proxy);
-		if (!(t->proxy_url = xstrdup(proxy, err)))
+		if (!(t->proxy_url = ws_strdup(proxy, err)))
 			return -1;
 	}
 	return 0;
 }
 
-static int strv_add(char ***v, size_t *n, const char *s, ws_err *err)
+/* A user's exec plugin (execcred.h), refreshed before each request. */
+static int set_exec(ws_kube_conn *c, const struct entry *user, const cJSON *x,
+		    const struct entry *cl, const char *where, ws_err *err)
 {
-	char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
+	struct kc_auth *a = conn_auth(c, err);
+	char *cluster;
 
-	if (!nv)
+	if (!a || ws_execcred_parse(x, user->file->dir, where, &a->exec, err))
+		return -1;
+	if (!ws_execcred_wants_cluster(a->exec))
+		return 0;
+	if (!(cluster = cluster_info(&c->target, cl)))
 		return ws_fail(err, WS_E_INTERNAL, "out of memory");
-	*v = nv;
-	nv[*n] = strdup(s);
-	if (!nv[*n])
-		return ws_fail(err, WS_E_INTERNAL, "out of memory");
-	nv[++*n] = NULL;
-	return 0;
-}
-
-static int parse_exec(ws_kube_conn *c, const struct entry *user, const cJSON *x,
-		      const struct entry *cl, const char *where, ws_err *err)
-{
-	struct kc_exec *e;
-	struct kc_auth *a;
-	const char *ver, *cmd, *mode, *hint;
-	const cJSON *it;
-	size_t nargv = 0, nenv = 0;
-	char *path;
-	int provide;
-
-	if (!cJSON_IsObject(x))
-		return ws_fail(err, WS_E_INVALID, "%s: 'exec' must be a map", where);
-	if (field_str(x, "apiVersion", &ver, where, err) || field_str(x, "command", &cmd, where, err) ||
-	    field_str(x, "interactiveMode", &mode, where, err) ||
-	    field_str(x, "installHint", &hint, where, err) ||
-	    field_bool(x, "provideClusterInfo", &provide, where, err))
-		return -1;
-	if (!ver || (strcmp(ver, EXEC_V1) != 0 && strcmp(ver, EXEC_V1BETA1) != 0))
-		return ws_fail(err, WS_E_INVALID,
-			       "%s: exec apiVersion '%s' is not supported (use " EXEC_V1 ")", where,
-			       ver ? ver : "");
-	if (!cmd)
-		return ws_fail(err, WS_E_INVALID, "%s: exec has no command", where);
-	if (!mode && strcmp(ver, EXEC_V1) == 0)
-		return ws_fail(err, WS_E_INVALID,
-			       "%s: exec interactiveMode must be set for " EXEC_V1
-			       " (Never, IfAvailable or Always)",
-			       where);
-	a = conn_auth(c, err);
-	if (!a)
-		return -1;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return ws_fail(err, WS_E_INTERNAL, "out of memory");
-	a->exec = e;
-	if (!mode || strcmp(mode, "IfAvailable") == 0)
-		e->mode = IM_IF_AVAILABLE;
-	else if (strcmp(mode, "Never") == 0)
-		e->mode = IM_NEVER;
-	else if (strcmp(mode, "Always") == 0)
-		e->mode = IM_ALWAYS;
-	else
-		return ws_fail(err, WS_E_INVALID,
-			       "%s: exec interactiveMode '%s' is not Never, IfAvailable or Always",
-			       where, mode);
-	/* A relative command with a '/' is relative to the kubeconfig; a bare
-	 * name is looked up on PATH. */
-	path = strchr(cmd, '/') ? join_path(user->file->dir, cmd, err) : xstrdup(cmd, err);
-	if (!path)
-		return -1;
-	if (strv_add(&e->argv, &nargv, path, err)) {
-		free(path);
-		return -1;
-	}
-	free(path);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(x, "args")) {
-		if (!cJSON_IsString(it))
-			return ws_fail(err, WS_E_INVALID, "%s: exec args must be strings", where);
-		if (strv_add(&e->argv, &nargv, it->valuestring, err))
-			return -1;
-	}
-	e->env = calloc(1, sizeof(*e->env));
-	if (!e->env)
-		return ws_fail(err, WS_E_INTERNAL, "out of memory");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(x, "env")) {
-		const char *name = ws_json_str(it, "name", NULL), *value = ws_json_str(it, "value", NULL);
-		ws_buf line = WS_BUF_INIT(1u << 20);
-		int bad;
-
-		if (!name || !*name || strchr(name, '=') || !value)
-			return ws_fail(err, WS_E_INVALID,
-				       "%s: exec env entries need a name (without '=') and a value",
-				       where);
-		bad = ws_buf_printf(&line, err, "%s=%s", name, value) ||
-		      strv_add(&e->env, &nenv, line.data, err);
-		ws_wipe_free(line.data, line.cap);
-		if (bad)
-			return -1;
-	}
-	if (!(e->api_version = xstrdup(ver, err)))
-		return -1;
-	if (hint && !(e->install_hint = xstrdup(hint, err)))
-		return -1;
-	if (provide && !(e->cluster_json = cluster_info(&c->target, cl)))
-		return ws_fail(err, WS_E_INTERNAL, "out of memory");
+	ws_execcred_set_cluster(a->exec, cluster);
 	return 0;
 }
 
@@ -1074,7 +538,7 @@ static int set_user(ws_kube_conn *c, const struct entry *e, const struct entry *
 	struct kc_auth *a;
 
 	snprintf(where, sizeof(where), "kubeconfig %s: user '%s'", e->file->path, e->name);
-	if (field_str(e->obj, "username", &s, where, err))
+	if (ws_json_field_str(e->obj, "username", &s, where, err))
 		return -1;
 	if (s || (e->obj && cJSON_GetObjectItemCaseSensitive(e->obj, "password")))
 		return ws_fail(err, WS_E_INVALID,
@@ -1097,15 +561,15 @@ static int set_user(ws_kube_conn *c, const struct entry *e, const struct entry *
 			       t->cert_pem ? "client-certificate without client-key"
 					   : "client-key without client-certificate");
 	if (opt->token) {
-		char *copy = xstrdup(opt->token, err);
+		char *copy = ws_strdup(opt->token, err);
 
 		if (!copy)
 			return -1;
 		set_bearer(t, copy);
 		return 0;
 	}
-	if (field_str(e->obj, "token", &token, where, err) ||
-	    field_str(e->obj, "tokenFile", &token_file, where, err))
+	if (ws_json_field_str(e->obj, "token", &token, where, err) ||
+	    ws_json_field_str(e->obj, "tokenFile", &token_file, where, err))
 		return -1;
 	if (token_file) {
 		if (!(a = conn_auth(c, err)) || !(a->token_file = join_path(e->file->dir, token_file, err)))
@@ -1113,7 +577,7 @@ static int set_user(ws_kube_conn *c, const struct entry *e, const struct entry *
 		if (token_file_refresh(a, t, 1, err))
 			return ws_err_prefix(err, "%s", where);
 	} else if (token) {
-		char *copy = xstrdup(token, err);
+		char *copy = ws_strdup(token, err);
 
 		if (!copy)
 			return -1;
@@ -1121,7 +585,7 @@ static int set_user(ws_kube_conn *c, const struct entry *e, const struct entry *
 	}
 	x = cJSON_GetObjectItemCaseSensitive(e->obj, "exec");
 	if (x && !cJSON_IsNull(x))
-		return parse_exec(c, e, x, cl, where, err);
+		return set_exec(c, e, x, cl, where, err);
 	return 0;
 }
 
@@ -1146,9 +610,9 @@ static int from_kubeconfig(ws_kube_conn *c, const struct kcfg *k, const ws_kubec
 		return ws_fail(err, WS_E_INVALID, "kubeconfig %s: context '%s' not found", k->names,
 			       name);
 	snprintf(where, sizeof(where), "kubeconfig %s: context '%s'", ctx.file->path, name);
-	if (field_str(ctx.obj, "cluster", &cluster, where, err) ||
-	    field_str(ctx.obj, "user", &user_name, where, err) ||
-	    field_str(ctx.obj, "namespace", &ns, where, err))
+	if (ws_json_field_str(ctx.obj, "cluster", &cluster, where, err) ||
+	    ws_json_field_str(ctx.obj, "user", &user_name, where, err) ||
+	    ws_json_field_str(ctx.obj, "namespace", &ns, where, err))
 		return -1;
 	if (opt->cluster)
 		cluster = opt->cluster;
@@ -1165,7 +629,7 @@ static int from_kubeconfig(ws_kube_conn *c, const struct kcfg *k, const ws_kubec
 	} else {
 		if (set_server(&c->target, opt->server, "--server", err))
 			return -1;
-		c->target.insecure = opt->insecure;
+		c->target.skip_tls_verify = opt->skip_tls_verify;
 	}
 	if (user_name && !kcfg_find(k, "users", "user", user_name, &user))
 		return ws_fail(err, WS_E_INVALID, "kubeconfig %s: user '%s' (of context '%s') not found",
@@ -1174,7 +638,7 @@ static int from_kubeconfig(ws_kube_conn *c, const struct kcfg *k, const ws_kubec
 		if (set_user(c, &user, &cl, opt, err))
 			return -1;
 	} else if (opt->token) {
-		if (!(c->target.bearer = xstrdup(opt->token, err)))
+		if (!(c->target.bearer = ws_strdup(opt->token, err)))
 			return -1;
 	}
 	n = strlen(k->names) + sizeof("kubeconfig ");
@@ -1193,8 +657,8 @@ static int from_flags(ws_kube_conn *c, const ws_kubeconfig_options *opt, ws_err 
 {
 	if (set_server(&c->target, opt->server, "--server", err))
 		return -1;
-	c->target.insecure = opt->insecure;
-	if (opt->token && !(c->target.bearer = xstrdup(opt->token, err)))
+	c->target.skip_tls_verify = opt->skip_tls_verify;
+	if (opt->token && !(c->target.bearer = ws_strdup(opt->token, err)))
 		return -1;
 	c->context = strdup("");
 	c->namespace = strdup("default");
@@ -1221,7 +685,7 @@ static int in_cluster(ws_kube_conn *c, ws_err *err)
 		return -1;
 	a = conn_auth(c, err);
 	snprintf(path, sizeof(path), "%s/token", dir);
-	if (!a || !(a->token_file = xstrdup(path, err)))
+	if (!a || !(a->token_file = ws_strdup(path, err)))
 		return -1;
 	if (token_file_refresh(a, &c->target, 1, err))
 		return ws_err_prefix(err, "in-cluster configuration");

@@ -40,7 +40,7 @@ typedef struct ws_kubeconfig_options {
 	const char *user;       /* --user override, or NULL */
 	const char *server;     /* --server override, or NULL */
 	const char *token;      /* --token override (kept in memory), or NULL */
-	int insecure;           /* --insecure-skip-tls-verify */
+	int skip_tls_verify;    /* --insecure-skip-tls-verify */
 } ws_kubeconfig_options;
 
 typedef struct ws_kube_conn {

@@ -11,59 +11,29 @@
 
 #define PLATFORM_FILE_MAX (1u << 20)
 
-void ws_strlist_release(ws_strlist *l)
+/* Replace a setting with a copy of value; out of memory keeps the old one. */
+static int set(char **field, const char *value, ws_err *err)
 {
-	size_t i;
+	char *copy = ws_strdup(value, err);
 
-	for (i = 0; i < l->n; i++)
-		free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
-}
-
-int ws_strlist_add(ws_strlist *l, const char *s)
-{
-	char **items = realloc(l->items, (l->n + 1) * sizeof(*items));
-
-	if (!items)
+	if (!copy)
 		return -1;
-	l->items = items;
-	l->items[l->n++] = strdup(s);
-	return 0;
-}
-
-int ws_strlist_has(const ws_strlist *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->items[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-static void set(char **field, const char *value)
-{
-	char *copy = value ? strdup(value) : NULL;
-
 	free(*field);
 	*field = copy;
+	return 0;
 }
 
 /* Provider defaults for the runner identity and the storage scheme. */
-static void provider_defaults(ws_platform *p)
+static int provider_defaults(ws_platform *p, ws_err *err)
 {
-	if (strcmp(p->cloud_provider, "gcp") == 0) {
-		set(&p->role_annotation, "iam.gke.io/gcp-service-account");
+	if (strcmp(p->cloud_provider, "gcp") == 0)
 		/* {{ gsa }}: the id shortened to GCP's 30 characters (ws_gcp_sa_id) */
-		set(&p->role_template, "{{ gsa }}@{{ account }}.iam.gserviceaccount.com");
-		set(&p->storage_scheme, "gs");
-	} else {
-		set(&p->role_annotation, "eks.amazonaws.com/role-arn");
-		set(&p->role_template, "arn:aws:iam::{{ account }}:role/{{ id }}-runner");
-		set(&p->storage_scheme, "s3");
-	}
+		return set(&p->role_annotation, "iam.gke.io/gcp-service-account", err) ||
+		       set(&p->role_template, "{{ gsa }}@{{ account }}.iam.gserviceaccount.com", err) ||
+		       set(&p->storage_scheme, "gs", err);
+	return set(&p->role_annotation, "eks.amazonaws.com/role-arn", err) ||
+	       set(&p->role_template, "arn:aws:iam::{{ account }}:role/{{ id }}-runner", err) ||
+	       set(&p->storage_scheme, "s3", err);
 }
 
 int ws_platform_defaults(ws_platform *p, ws_err *err)
@@ -72,24 +42,26 @@ int ws_platform_defaults(ws_platform *p, ws_err *err)
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
-	set(&p->system_namespace, WS_DEFAULT_SYSTEM_NS);
-	if (ws_ns_template_parse(&p->ns_template, WS_DEFAULT_NS_TEMPLATE, err))
+	if (set(&p->system_namespace, WS_DEFAULT_SYSTEM_NS, err) ||
+	    ws_ns_template_parse(&p->ns_template, WS_DEFAULT_NS_TEMPLATE, err))
 		return -1;
 	for (i = 0; i < 3; i++)
-		ws_strlist_add(&p->domains, domains[i]);
-	set(&p->default_domain, "development");
-	set(&p->flyte_namespace, "flyte");
-	set(&p->flyteadmin_configmap, "flyte-admin-base-config");
-	set(&p->flyteadmin_config_key, "namespace_config.yaml");
-	ws_strlist_add(&p->allow_namespaces, "flyte");
-	set(&p->cloud_provider, "aws");
-	set(&p->cloud_account, "123456789012");
-	provider_defaults(p);
-	set(&p->default_tier, WS_DEFAULT_TIER);
-	ws_strlist_add(&p->quota_managers, "group:system:masters");
-	/* kubeadm >= 1.29: admin.conf is in this group, no longer in system:masters */
-	ws_strlist_add(&p->quota_managers, "group:kubeadm:cluster-admins");
-	ws_strlist_add(&p->quota_managers, "system:serviceaccount:workspace-system:workspace-controller");
+		if (ws_strlist_add(&p->domains, domains[i], err))
+			return -1;
+	if (set(&p->default_domain, "development", err) || set(&p->flyte_namespace, "flyte", err) ||
+	    set(&p->flyteadmin_configmap, "flyte-admin-base-config", err) ||
+	    set(&p->flyteadmin_config_key, "namespace_config.yaml", err) ||
+	    ws_strlist_add(&p->allow_namespaces, "flyte", err) ||
+	    set(&p->cloud_provider, "aws", err) || set(&p->cloud_account, "123456789012", err) ||
+	    provider_defaults(p, err) || set(&p->default_tier, WS_DEFAULT_TIER, err))
+		return -1;
+	/* kubeadm >= 1.29: admin.conf is in group:kubeadm:cluster-admins, no longer
+	 * in system:masters */
+	if (ws_strlist_add(&p->quota_managers, "group:system:masters", err) ||
+	    ws_strlist_add(&p->quota_managers, "group:kubeadm:cluster-admins", err) ||
+	    ws_strlist_add(&p->quota_managers,
+			   "system:serviceaccount:workspace-system:workspace-controller", err))
+		return -1;
 	return ws_tiers_default(&p->tiers, err);
 }
 
@@ -155,7 +127,10 @@ static int string_list(ws_strlist *out, const cJSON *v, const char *name, ws_err
 			return ws_fail(err, WS_E_INVALID,
 				       "platform setting '%s' must be a list of non-empty strings", name);
 		}
-		ws_strlist_add(&fresh, c->valuestring);
+		if (ws_strlist_add(&fresh, c->valuestring, err)) {
+			ws_strlist_release(&fresh);
+			return -1;
+		}
 	}
 	ws_strlist_release(out);
 	*out = fresh;
@@ -193,8 +168,7 @@ static int apply_key(ws_platform *p, const char *section, const cJSON *v, ws_err
 		if (scalar_string(v, num, sizeof(num), &s))
 			return ws_fail(err, WS_E_INVALID, "platform setting '%s%s%s' must be a string",
 				       section ? section : "", section ? "." : "", key);
-		set((char **)((char *)p + f->offset), s);
-		return 1;
+		return set((char **)((char *)p + f->offset), s, err) ? -1 : 1;
 	}
 	if (!section && strcmp(key, "namespaceTemplate") == 0) {
 		if (!cJSON_IsString(v))
@@ -212,8 +186,7 @@ static int apply_key(ws_platform *p, const char *section, const cJSON *v, ws_err
 	if (section && strcmp(section, "cloud") == 0 && strcmp(key, "provider") == 0) {
 		if (!cJSON_IsString(v) || (strcmp(v->valuestring, "aws") && strcmp(v->valuestring, "gcp")))
 			return ws_fail(err, WS_E_INVALID, "platform setting 'cloud.provider' must be aws or gcp");
-		set(&p->cloud_provider, v->valuestring);
-		return 1;
+		return set(&p->cloud_provider, v->valuestring, err) ? -1 : 1;
 	}
 	return 0;
 }
@@ -231,9 +204,8 @@ int ws_platform_apply(ws_platform *p, const cJSON *cfg, ws_err *err)
 		return ws_fail(err, WS_E_INVALID, "platform setting 'cloud' must be a mapping");
 	c = cJSON_GetObjectItemCaseSensitive(cloud, "provider");
 	if (c) {
-		if (apply_key(p, "cloud", c, err) < 0)
+		if (apply_key(p, "cloud", c, err) < 0 || provider_defaults(p, err))
 			return -1;
-		provider_defaults(p);
 	}
 	cJSON_ArrayForEach(c, cfg) {
 		const char *section = c->string;

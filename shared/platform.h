@@ -28,17 +28,13 @@
 
 #include "error.h"
 #include "naming.h"
+#include "strlist.h"
 #include "tiers.h"
 
 #define WS_PLATFORM_CONFIGMAP "workspace-platform"
 #define WS_PLATFORM_KEY "platform.yaml"
 #define WS_DEFAULT_SYSTEM_NS "workspace-system"
 #define WS_MANAGED_BY "kubectl-workspace"
-
-typedef struct ws_strlist {
-	char **items;
-	size_t n;
-} ws_strlist;
 
 typedef struct ws_platform {
 	char *system_namespace;      /* records and platform config live here */
@@ -84,9 +80,5 @@ char *ws_template_render(const char *tmpl, const char *const *keys, const char *
 /* Console URL of a project's executions in a domain (malloc'd), or NULL
  * when neither console nor endpoint is known. */
 char *ws_platform_console_url(const ws_platform *p, const char *project, const char *domain);
-
-void ws_strlist_release(ws_strlist *l);
-int ws_strlist_add(ws_strlist *l, const char *s);
-int ws_strlist_has(const ws_strlist *l, const char *s);
 
 #endif

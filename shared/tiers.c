@@ -83,15 +83,24 @@ int ws_tiers_default(ws_tiers *t, ws_err *err)
 	for (i = 0; i < n; i++) {
 		ws_tier *tier = &t->tiers[i];
 
-		tier->name = strdup(builtin[i][0]);
-		tier->nitems = 6;
+		if (!(tier->name = ws_strdup(builtin[i][0], err)))
+			goto fail;
 		tier->items = calloc(6, sizeof(*tier->items));
+		if (!tier->items)
+			goto oom;
 		for (j = 0; j < 6; j++) {
-			tier->items[j].resource = strdup(builtin[i][1 + 2 * j]);
-			tier->items[j].quantity = strdup(builtin[i][2 + 2 * j]);
+			tier->nitems = j + 1;
+			if (!(tier->items[j].resource = ws_strdup(builtin[i][1 + 2 * j], err)) ||
+			    !(tier->items[j].quantity = ws_strdup(builtin[i][2 + 2 * j], err)))
+				goto fail;
 		}
 	}
 	return 0;
+oom:
+	ws_fail(err, WS_E_INTERNAL, "out of memory");
+fail:
+	ws_tiers_release(t);
+	return -1;
 }
 
 static int parse_tier(ws_tier *tier, const cJSON *spec, ws_err *err)
@@ -105,6 +114,8 @@ static int parse_tier(ws_tier *tier, const cJSON *spec, ws_err *err)
 		return ws_fail(err, WS_E_INVALID,
 			       "tier '%s' must map resource names to quantities", tier->name);
 	tier->items = calloc((size_t)cJSON_GetArraySize(spec), sizeof(*tier->items));
+	if (!tier->items)
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
 	cJSON_ArrayForEach(c, spec) {
 		char num[64];
 		const char *q = c->valuestring;
@@ -126,9 +137,10 @@ static int parse_tier(ws_tier *tier, const cJSON *spec, ws_err *err)
 			return ws_fail(err, WS_E_INVALID,
 				       "tier '%s': '%s' for '%s' is not a quantity (e.g. 20, 500m, 40Gi)",
 				       tier->name, q, c->string);
-		tier->items[i].resource = strdup(c->string);
-		tier->items[i].quantity = strdup(q);
 		tier->nitems = ++i;
+		if (!(tier->items[i - 1].resource = ws_strdup(c->string, err)) ||
+		    !(tier->items[i - 1].quantity = ws_strdup(q, err)))
+			return -1;
 	}
 	return 0;
 }
@@ -142,10 +154,12 @@ int ws_tiers_from_json(ws_tiers *t, const cJSON *table, ws_err *err)
 	if (!cJSON_IsObject(table) || !table->child)
 		return ws_fail(err, WS_E_INVALID, "the tier table must map tier names to quotas");
 	fresh.tiers = calloc((size_t)cJSON_GetArraySize(table), sizeof(*fresh.tiers));
+	if (!fresh.tiers)
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
 	cJSON_ArrayForEach(c, table) {
-		fresh.tiers[i].name = strdup(c->string);
 		fresh.n = ++i;
-		if (parse_tier(&fresh.tiers[i - 1], c, err)) {
+		if (!(fresh.tiers[i - 1].name = ws_strdup(c->string, err)) ||
+		    parse_tier(&fresh.tiers[i - 1], c, err)) {
 			ws_tiers_release(&fresh);
 			return -1;
 		}

@@ -751,6 +751,19 @@ def test_wrong_credential_is_a_clear_error(c, tmp_path):
     assert "nope" in line
 
 
+def test_flyte_token_not_sent_over_plain_http(c, tmp_path):
+    """FLYTE_PLATFORM_INSECURE means plain HTTP: the token then goes to a
+    loopback host only, and any other host is refused before a byte is sent."""
+    tok = tmp_path / "flyte-token"
+    tok.write_text("sekrit-flyte-token\n")
+    env = {"FLYTE_PLATFORM_INSECURE": "true", "FLYTE_TOKEN_FILE": str(tok)}
+    r = ws(c, "list", "--flyte-endpoint", "flyte.example.invalid:80", env=env, check=False)
+    line = one_line_error(r)
+    assert "refusing to send the flyte token over plain HTTP to 'flyte.example.invalid'" in line
+    assert "sekrit" not in r.stderr + r.stdout
+    ws(c, "list", "--flyte-endpoint", "127.0.0.1:9", env=env)
+
+
 # ---- env, completion, krew -----------------------------------------------------------
 
 def test_env_and_config_file(c, tmp_path):

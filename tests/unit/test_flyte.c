@@ -14,14 +14,14 @@
 
 #include "flyte.h"
 
-static void endpoint(const char *ep, int insecure, const char *want)
+static void endpoint(const char *ep, int plain_http, const char *want)
 {
 	ws_flyte_options o = {0};
 	ws_flyte f;
 	ws_err err;
 
 	o.endpoint = ep;
-	o.insecure = insecure;
+	o.plain_http = plain_http;
 	if (ws_flyte_open(&f, &o, &err))
 		fail_msg("open '%s': %s", ep, err.msg);
 	assert_string_equal(f.target.base_url, want);
@@ -59,7 +59,7 @@ static void test_env_fallbacks(void **state)
 	setenv("FLYTE_TOKEN_FILE", "/tok", 1);
 	ws_flyte_options_from_env(&o);
 	assert_string_equal(o.endpoint, "localhost:30080");
-	assert_int_equal(o.insecure, 1);
+	assert_int_equal(o.plain_http, 1);
 	assert_string_equal(o.ca_file, "/ca.pem");
 	assert_string_equal(o.token_file, "/tok");
 	/* Flags win over the environment. */
@@ -68,7 +68,7 @@ static void test_env_fallbacks(void **state)
 	setenv("FLYTE_PLATFORM_INSECURE", "false", 1);
 	ws_flyte_options_from_env(&o);
 	assert_string_equal(o.endpoint, "https://flag:1");
-	assert_int_equal(o.insecure, 0);
+	assert_int_equal(o.plain_http, 0);
 	unsetenv("FLYTE_PLATFORM_URL");
 	unsetenv("FLYTE_PLATFORM_INSECURE");
 	unsetenv("FLYTE_PLATFORM_CA_CERT_FILE_PATH");
@@ -107,6 +107,50 @@ static void test_files(void **state)
 	assert_int_equal(ws_flyte_open(&f, &o, &err), -1);
 	assert_non_null(strstr(err.msg, "flyte token file: cannot read"));
 	unlink(ca);
+	rmdir(dir);
+}
+
+/* A token goes over plain HTTP only to a loopback host. */
+static int open_with_token(const char *ep, int plain_http, const char *tok, ws_err *err)
+{
+	ws_flyte_options o = {0};
+	ws_flyte f;
+
+	o.endpoint = ep;
+	o.plain_http = plain_http;
+	o.token_file = tok;
+	if (ws_flyte_open(&f, &o, err))
+		return -1;
+	ws_flyte_close(&f);
+	return 0;
+}
+
+static void test_no_token_over_plain_http(void **state)
+{
+	char dir[] = "/tmp/ws-flyte-XXXXXX", tok[64];
+	ws_err err;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(tok, sizeof(tok), "%s/token", dir);
+	fp = fopen(tok, "w");
+	fputs("flyte-token\n", fp);
+	fclose(fp);
+	assert_int_equal(open_with_token("flyte.example.com:80", 1, tok, &err), -1);
+	assert_string_equal(err.msg, "refusing to send the flyte token over plain HTTP to "
+				     "'flyte.example.com': use https or a loopback endpoint");
+	assert_int_equal(err.kind, WS_E_INVALID);
+	assert_int_equal(open_with_token("http://10.0.0.1:8089/", 0, tok, &err), -1);
+	assert_non_null(strstr(err.msg, "plain HTTP to '10.0.0.1'"));
+	assert_int_equal(open_with_token("http://localhost.evil.example", 0, tok, &err), -1);
+	assert_int_equal(open_with_token("localhost:30080", 1, tok, &err), 0);
+	assert_int_equal(open_with_token("http://127.0.0.1:30080", 0, tok, &err), 0);
+	assert_int_equal(open_with_token("http://[::1]:30080", 0, tok, &err), 0);
+	assert_int_equal(open_with_token("flyte.example.com:443", 0, tok, &err), 0);
+	/* Without a token there is no secret to protect. */
+	assert_int_equal(open_with_token("flyte.example.com:80", 1, NULL, &err), 0);
+	unlink(tok);
 	rmdir(dir);
 }
 
@@ -180,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_forms),
 		cmocka_unit_test(test_env_fallbacks),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_no_token_over_plain_http),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_success_and_transport),
 	};

@@ -160,7 +160,7 @@ static void test_merge_first_wins(void **state)
 	assert_string_equal(c.context, "a");
 	assert_string_equal(c.namespace, "team-a");
 	assert_string_equal(c.target.base_url, "https://a.example:6443");
-	assert_int_equal(c.target.insecure, 1);
+	assert_int_equal(c.target.skip_tls_verify, 1);
 	assert_string_equal(c.target.bearer, "token-a");
 	assert_non_null(strstr(c.source, "a.yaml"));
 	assert_non_null(strstr(c.source, "b.yaml"));
@@ -246,7 +246,7 @@ static void test_relative_paths_and_tls(void **state)
 	assert_memory_equal(c.target.cert_pem, "CERT-FILE\n", 10);
 	assert_memory_equal(c.target.key_pem, "KEY-FILE\n", 9);
 	assert_null(c.target.bearer);
-	assert_int_equal(c.target.insecure, 0);
+	assert_int_equal(c.target.skip_tls_verify, 0);
 	ws_kube_conn_release(&c);
 
 	/* Inline data (base64). */
@@ -266,12 +266,12 @@ static void test_relative_paths_and_tls(void **state)
 	ws_kube_conn_release(&c);
 
 	/* --insecure-skip-tls-verify drops the CA. */
-	opt.insecure = 1;
+	opt.skip_tls_verify = 1;
 	load_ok(&c, &opt);
 	assert_null(c.target.ca_pem);
-	assert_int_equal(c.target.insecure, 1);
+	assert_int_equal(c.target.skip_tls_verify, 1);
 	ws_kube_conn_release(&c);
-	opt.insecure = 0;
+	opt.skip_tls_verify = 0;
 
 	/* Both forms at once, or a CA with insecure: refused. */
 	snprintf(text, sizeof(text),
