@@ -137,6 +137,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	wh_log_start();
 
+	{
+		char note[400];
+
+		if (wh_server_check_libraries(note, sizeof(note), &err)) {
+			wh_log("error", "cannot start: %s", err.msg);
+			wh_log_stop();
+			wh_config_release(&cfg);
+			return 1;
+		}
+		if (note[0])
+			wh_log("warn", "%s", note);
+	}
 	if (wh_tls_init(cfg.cert_file, cfg.key_file, cfg.priorities, &err)) {
 		wh_log("error", "cannot start: %s", err.msg);
 		wh_log_stop();

@@ -631,6 +631,41 @@ static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct s
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr, MHD_OPTION_END);
 }
 
+#define MHD_TESTED "0.9.75"
+
+/* "a.b.c" as a number a*1000000 + b*1000 + c; 0 when unreadable. */
+static long version_number(const char *v)
+{
+	unsigned a = 0, b = 0, c = 0;
+
+	if (!v || sscanf(v, "%u.%u.%u", &a, &b, &c) < 2)
+		return 0;
+	return (long)a * 1000000 + (long)b * 1000 + c;
+}
+
+int wh_server_check_libraries(char *note, size_t size, ws_err *err)
+{
+	const char *mhd = MHD_get_version();
+	const char *tls = gnutls_check_version(NULL);
+
+	note[0] = '\0';
+	if (version_number(mhd) < version_number("0.9.71"))
+		return ws_fail(err, WS_E_INVALID,
+			       "libmicrohttpd %s is too old: 0.9.71 or later is needed (tested: %s)",
+			       mhd ? mhd : "(unknown)", MHD_TESTED);
+	if (!gnutls_check_version("3.6.0"))
+		return ws_fail(err, WS_E_INVALID, "GnuTLS %s is too old: 3.6.0 or later is needed",
+			       tls ? tls : "(unknown)");
+	if (strcmp(mhd, MHD_TESTED) != 0)
+		snprintf(note, size,
+			 "libmicrohttpd %s is not the tested %s: the refusal log lines, the "
+			 "connection-limit count and the read deadline during the TLS handshake "
+			 "rely on its internals; check them (tests/webhook/test_server.py, "
+			 "test_hardening.py)",
+			 mhd, MHD_TESTED);
+	return 0;
+}
+
 wh_server *wh_server_start(const wh_config *cfg, ws_err *err)
 {
 	wh_server *s = calloc(1, sizeof(*s));

@@ -18,6 +18,15 @@ typedef struct wh_server wh_server;
 /* Bind and start serving. cfg must outlive the server. */
 wh_server *wh_server_start(const wh_config *cfg, ws_err *err);
 
+/* The server leans on libmicrohttpd's internals as 0.9.75 has them (the
+ * text of its log messages tells refusals, connection-limit closes and
+ * read-deadline failures apart; it notes no activity during the TLS
+ * handshake; its GnuTLS session's transport can be replaced, which needs
+ * GnuTLS's vectored push, 3.3 on). Fails below the versions known to work
+ * (libmicrohttpd 0.9.71, GnuTLS 3.6); *note says, for a log line, when the
+ * running libmicrohttpd is not the one tested (0.9.75), else is "". */
+int wh_server_check_libraries(char *note, size_t size, ws_err *err);
+
 /* The bound port (useful with --listen HOST:0). */
 unsigned short wh_server_port(const wh_server *s);
 

@@ -174,14 +174,14 @@ static void test_strict_and_cap(void **state)
 	size_t i, n = 0;
 
 	(void)state;
-	assert_int_equal(ws_json_doc_parse_with(&doc, "{\"a\":1,\"b\":2} ", 15, &strict, &err), 0);
+	assert_int_equal(ws_json_doc_parse_with(&doc, "{\"a\":1,\"b\":2} ", strlen("{\"a\":1,\"b\":2} "), &strict, &err), 0);
 	ws_json_doc_release(&doc);
-	assert_int_equal(ws_json_doc_parse_with(&doc, "{\"a\":1,\"a\":2}", 15, &strict, &err), -1);
+	assert_int_equal(ws_json_doc_parse_with(&doc, "{\"a\":1,\"a\":2}", strlen("{\"a\":1,\"a\":2}"), &strict, &err), -1);
 	assert_true(doc.duplicate);
 	assert_non_null(strstr(err.msg, "duplicate key"));
-	assert_int_equal(ws_json_doc_parse_with(&doc, "{} {}", 5, &strict, &err), -1);
+	assert_int_equal(ws_json_doc_parse_with(&doc, "{} {}", strlen("{} {}"), &strict, &err), -1);
 	assert_non_null(strstr(err.msg, "text after the JSON value at byte 3"));
-	assert_int_equal(ws_json_doc_parse_with(&doc, "[1] x", 5, &strict, &err), -1);
+	assert_int_equal(ws_json_doc_parse_with(&doc, "[1] x", strlen("[1] x"), &strict, &err), -1);
 	/* many keys go through the sort: the repeat is the first and the last */
 	n += (size_t)snprintf(many + n, sizeof(many) - n, "{");
 	for (i = 0; i < 40; i++)
@@ -198,7 +198,7 @@ static void test_strict_and_cap(void **state)
 	ws_json_doc_release(&doc);
 
 	strict.max_bytes = 4 * sizeof(cJSON);
-	assert_int_equal(ws_json_doc_parse_with(&doc, "[1,2,3,4,5,6,7,8]", 17, &strict, &err), -1);
+	assert_int_equal(ws_json_doc_parse_with(&doc, "[1,2,3,4,5,6,7,8]", strlen("[1,2,3,4,5,6,7,8]"), &strict, &err), -1);
 	assert_true(doc.too_big);
 	assert_null(doc.root);
 }

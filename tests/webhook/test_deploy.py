@@ -105,6 +105,38 @@ def workspace_prefix(template):
     return head + "ws-"
 
 
+def test_base_holds_out_against_a_flood():
+    """Connection limits per client and in all, a read deadline, reviews in
+    flight held well under the memory limit, and only the API server (and the
+    kubelet) let through to the webhook port (issue 11)."""
+    docs = render(DEPLOY)
+    pod = named(docs, "Deployment", "workspace-webhook")["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    flags = dict(a[2:].split("=", 1) for a in c["args"] if a.startswith("--") and "=" in a)
+    assert int(flags["max-connections-per-client"]) < int(flags["max-connections"])
+    assert 0 < int(flags["read-timeout"]) <= 10  # kube-apiserver gives up after 10 s at most
+    limit = c["resources"]["limits"]["memory"]
+    assert limit.endswith("Mi")
+    # the budget, plus the process (7 MiB) and idle connections' buffers, with margin
+    assert int(flags["max-review-memory"]) + 24 <= int(limit[:-2])
+    pol = named(docs, "NetworkPolicy", "workspace-webhook")["spec"]
+    assert pol["podSelector"]["matchLabels"] == \
+        pod_labels(named(docs, "Deployment", "workspace-webhook"))
+    assert pol["policyTypes"] == ["Ingress"]
+    (rule,) = pol["ingress"]
+    assert rule["ports"] == [{"port": 8443, "protocol": "TCP"}]
+    blocks = [f["ipBlock"] for f in rule["from"] if "ipBlock" in f]
+    assert {"cidr": "0.0.0.0/0", "except": ["10.244.0.0/16"]} in blocks
+    assert all(b["cidr"] != "0.0.0.0/0" or b.get("except") for b in blocks)
+    ns = [f["namespaceSelector"]["matchLabels"] for f in rule["from"] if "namespaceSelector" in f]
+    assert ns == [{"kubernetes.io/metadata.name": "kube-system"}]
+    assert all("podSelector" not in f for f in rule["from"])
+
+
+def pod_labels(dep):
+    return dep["spec"]["template"]["metadata"]["labels"]
+
+
 def test_match_conditions_follow_the_platform_template():
     """The CEL prefix is the one the configured namespaceTemplate gives, and the
     emulator's CEL evaluator selects exactly the names the webhook classifies

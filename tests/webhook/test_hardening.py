@@ -297,3 +297,35 @@ def test_pod_with_sixty_thousand_containers_gets_an_admission_review(webhook):
     assert not resp["allowed"]
     assert resp["status"]["code"] == 413
     assert "JSON patch over 2 MiB" in resp["status"]["message"]
+
+
+# ---- the libraries the server leans on ----------------------------------------
+
+SHIM = r"""
+#include <stdlib.h>
+const char *MHD_get_version(void) { return getenv("FAKE_MHD_VERSION"); }
+"""
+
+
+def test_library_versions_are_checked_at_start(start_webhook, tmp_path):
+    """The server reads libmicrohttpd's log text and relies on its handshake
+    timing: an older library is refused at start, an untested one named."""
+    import os
+    import subprocess
+    src = tmp_path / "shim.c"
+    src.write_text(SHIM)
+    so = tmp_path / "shim.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
+    env = dict(os.environ, LD_PRELOAD=str(so), FAKE_MHD_VERSION="0.9.76")
+    w = start_webhook(env=env)
+    assert wait_for(lambda: any("libmicrohttpd 0.9.76 is not the tested 0.9.75"
+                                in l.get("msg", "") for l in w.logs()))
+    assert w.get("/healthz")[0] == 200
+    env["FAKE_MHD_VERSION"] = "0.9.70"
+    try:
+        start_webhook(env=env)
+        raise AssertionError("started with libmicrohttpd 0.9.70")
+    except AssertionError as e:
+        assert "libmicrohttpd 0.9.70 is too old: 0.9.71 or later is needed" in str(e)
+    plain = start_webhook()
+    assert not any("not the tested" in l.get("msg", "") for l in plain.logs())
