@@ -28,12 +28,15 @@ int ws_role_parse(const char *s, enum ws_role *role, ws_err *err)
 		       s ? s : "");
 }
 
-void ws_record_set(char **field, const char *value)
+int ws_record_set(char **field, const char *value)
 {
 	char *copy = value ? strdup(value) : NULL;
 
+	if (value && !copy)
+		return -1;
 	free(*field);
 	*field = copy;
+	return 0;
 }
 
 /* Copy the members of obj not listed in `known` into a new object (or NULL). */
@@ -311,6 +314,10 @@ int ws_record_add_user(ws_record *r, const char *user_id, const char *email,
 	users[r->nusers].user_id = strdup(user_id);
 	users[r->nusers].email = email && *email ? strdup(email) : NULL;
 	users[r->nusers].role = role;
+	if (!users[r->nusers].user_id || (email && *email && !users[r->nusers].email)) {
+		user_release(&users[r->nusers]);
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
+	}
 	r->nusers++;
 	return 0;
 }
@@ -382,6 +389,11 @@ int ws_record_add_service(ws_record *r, const char *service_type, ws_err *err)
 	memset(&s[r->nservices], 0, sizeof(*s));
 	s[r->nservices].service_type = strdup(service_type);
 	s[r->nservices].config = cJSON_CreateObject();
+	if (!s[r->nservices].service_type || !s[r->nservices].config) {
+		free(s[r->nservices].service_type);
+		cJSON_Delete(s[r->nservices].config);
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
+	}
 	r->nservices++;
 	return 0;
 }

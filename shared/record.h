@@ -75,7 +75,8 @@ int ws_record_add_service(ws_record *r, const char *service_type, ws_err *err);
 /* 1 when the record lists this service type. */
 int ws_record_has_service(const ws_record *r, const char *service_type);
 
-/* Replace a string member (NULL allowed), e.g. ws_record_set(&r->tier, "large"). */
-void ws_record_set(char **field, const char *value);
+/* Replace a string member (NULL allowed), e.g. ws_record_set(&r->tier, "large").
+ * -1 when out of memory: the member is then unchanged. */
+int ws_record_set(char **field, const char *value);
 
 #endif
