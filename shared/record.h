@@ -52,7 +52,8 @@ typedef struct ws_record {
 int ws_record_parse(ws_record *r, const char *text, size_t len, ws_err *err);
 int ws_record_from_json(ws_record *r, const cJSON *obj, ws_err *err);
 
-/* The record as a cJSON object (caller owns) / compact JSON text (caller frees). */
+/* The record as a cJSON object (caller owns) / compact JSON text (caller frees);
+ * NULL when out of memory, never a partial record. */
 cJSON *ws_record_to_json(const ws_record *r);
 char *ws_record_print(const ws_record *r);
 
