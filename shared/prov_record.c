@@ -107,9 +107,19 @@ int ws_record_list(ws_prov *p, ws_record **records, cJSON ***status, size_t *n, 
 	}
 	cJSON_ArrayForEach(cm, items) {
 		const char *st = ws_json_str(cm, "data", WS_STATUS_KEY, NULL);
+		ws_err e;
 
-		if (record_from_configmap(cm, &(*records)[i], NULL))
-			continue; /* not a record this tool can read: skipped */
+		if (record_from_configmap(cm, &(*records)[i], &e)) {
+			if (e.kind != WS_E_INTERNAL)
+				continue; /* not a record this tool can read: skipped */
+			/* out of memory: a record left out could be created twice */
+			cJSON_Delete(items);
+			ws_records_release(*records, status ? *status : NULL, i);
+			*records = NULL;
+			if (status)
+				*status = NULL;
+			return ws_fail(err, WS_E_INTERNAL, "cannot list workspaces: %s", e.msg);
+		}
 		if (status && st)
 			(*status)[i] = cJSON_Parse(st);
 		i++;
@@ -235,8 +245,9 @@ static int write_record(ws_prov *p, cJSON *cm, const ws_record *r, cJSON **old, 
 		*text = NULL;
 		return 0; /* nothing to write */
 	}
+	/* the text is replaced in place: cm keeps it or the new one, never neither */
 	*old = cJSON_Duplicate(cm, 1);
-	if (!*old || !ws_json_set_str(ws_json_obj(cm, "data"), WS_RECORD_KEY, *text))
+	if (!*old || !cJSON_SetValuestring(ws_json_get(cm, "data", WS_RECORD_KEY, NULL), *text))
 		return ws_fail(err, WS_E_INTERNAL, "out of memory");
 	return ws_k8s_update(p->k8s, &WS_KIND_CONFIGMAP, cm, p->dry_run, NULL, err);
 }
