@@ -14,6 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FA_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FA_LSAN 1
+#endif
+#endif
+#ifdef FA_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
@@ -87,6 +98,22 @@ static inline int fail_alloc_stop(void)
 {
 	fa_at = 0;
 	return fa_fired;
+}
+
+/* Under ASan: allocations made meanwhile are not reported as leaks. For a
+ * sweep through code that builds cJSON trees: when cJSON_AddItemToObject
+ * cannot copy the key it does not free the item, so such runs leak by
+ * design of the library; what they write is what the sweep checks. */
+static inline void fail_alloc_ignore_leaks(int ignore)
+{
+#ifdef FA_LSAN
+	if (ignore)
+		__lsan_disable();
+	else
+		__lsan_enable();
+#else
+	(void)ignore;
+#endif
 }
 
 /* Allocations of a fake server are not the code under test's: not counted. */
