@@ -131,6 +131,8 @@ static void create_all(struct batch *b)
 	ws_prov *p = b->run->p;
 	size_t i;
 
+	if (reserve(b, b->n))
+		return;
 	for (i = 0; i < b->n; i++) {
 		report_object(b, i, WS_OUT_START, NULL);
 		b->ops[i].verb = WS_K8S_CREATE;
@@ -139,8 +141,6 @@ static void create_all(struct batch *b)
 		b->ops[i].body = b->objs[i]->body;
 		b->ops[i].dry_run = p->dry_run;
 	}
-	if (reserve(b, b->n))
-		return;
 	ws_k8s_run(p->k8s, b->ops, b->n);
 	for (i = 0; i < b->n; i++) {
 		if (b->ops[i].rc == 0) {

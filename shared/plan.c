@@ -483,7 +483,8 @@ int ws_plan_build(const ws_record *r, const ws_platform *p, ws_plan *plan, ws_er
 		cJSON *o, *nl, *na;
 
 		ws_ns_render(&p->ns_template, r->workspace_id, domain, ns, NULL);
-		ws_strlist_add(&plan->namespaces, ns);
+		if (ws_strlist_add(&plan->namespaces, ns))
+			goto oom;
 		if (ws_namespace_meta(p, r->workspace_id, domain, tier->name, r->workspace_name,
 				      r->owner_email, &nl, &na, err))
 			goto fail;

@@ -29,7 +29,10 @@ int ws_strlist_add(ws_strlist *l, const char *s)
 	if (!items)
 		return -1;
 	l->items = items;
-	l->items[l->n++] = strdup(s);
+	l->items[l->n] = strdup(s);
+	if (!l->items[l->n])
+		return -1;
+	l->n++;
 	return 0;
 }
 

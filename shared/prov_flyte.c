@@ -322,10 +322,10 @@ int ws_prov_apply_flyte(ws_run *run, const ws_plan *plan, ws_err *err)
 		read_settings(&s);
 	if (!s.failed)
 		put_settings(&s);
-	for (j = 0; s.reqs && j < s.n; j++) {
+	for (j = 0; s.reqs && j < s.n; j++)
 		ws_http_req_release(&s.reqs[j]);
+	for (j = 0; s.before && j < s.n; j++)
 		cJSON_Delete(s.before[j]);
-	}
 	free(s.reqs);
 	free(s.rp);
 	free(s.put);
