@@ -86,6 +86,7 @@ char *ws_template_render(const char *tmpl, const char *const *keys, const char *
 char *ws_platform_console_url(const ws_platform *p, const char *project, const char *domain);
 
 void ws_strlist_release(ws_strlist *l);
+/* Append a copy of s; -1 when out of memory (the list is unchanged). */
 int ws_strlist_add(ws_strlist *l, const char *s);
 int ws_strlist_has(const ws_strlist *l, const char *s);
 

@@ -266,6 +266,114 @@ static void test_out_of_memory_in_updates_and_flyte(void **state)
 	ws_record_release(&r);
 }
 
+/* The first stored object of kind k (its plural), or NULL. */
+static cJSON *find_kind(const char *plural)
+{
+	cJSON *o;
+
+	cJSON_ArrayForEach(o, fake.objects)
+		if (strcmp(ws_json_str(o, "_plural", NULL), plural) == 0)
+			return o;
+	return NULL;
+}
+
+/* A server dry run reports what it would do and leaves the cluster as it was. */
+static void test_dry_run_changes_nothing(void **state)
+{
+	ws_record r;
+	ws_err err;
+	size_t n;
+
+	(void)state;
+	setup_cluster(0);
+	make_record(&r, 0);
+	store_record(&r);
+	n = (size_t)cJSON_GetArraySize(fake.objects);
+	prov.dry_run = 1;
+	assert_int_equal(ws_converge(&prov, &r, &err), 0);
+	assert_int_equal((size_t)cJSON_GetArraySize(fake.objects), n);
+	assert_true(outcomes[WS_OUT_CREATED] > 0);
+	ws_record_release(&r);
+}
+
+/* roleRef cannot be changed: the binding is replaced, and a failure later
+ * in the run gives the old binding back. */
+static void test_binding_replaced_and_restored(void **state)
+{
+	ws_record r;
+	ws_err err;
+	cJSON *b;
+	char name[WS_LONG_NAME_BUF];
+
+	(void)state;
+	setup_cluster(0);
+	make_record(&r, 0);
+	store_record(&r);
+	assert_int_equal(ws_converge(&prov, &r, &err), 0);
+	b = find_kind("rolebindings");
+	snprintf(name, sizeof(name), "%s", ws_json_str(b, "metadata", "name", NULL));
+	ws_json_set_str(ws_json_get(b, "roleRef", NULL), "name", "hand-made");
+	fake_fail("list", NULL, NULL, 500); /* pruning comes after */
+	memset(outcomes, 0, sizeof(outcomes));
+	assert_int_equal(ws_converge(&prov, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "everything this run did was undone"));
+	assert_int_equal(outcomes[WS_OUT_CONFIGURED], 1); /* "roleRef replaced" */
+	assert_int_equal(outcomes[WS_OUT_UNDONE], 2);     /* deleted, then created again */
+	cJSON_ArrayForEach(b, fake.objects)
+		if (strcmp(ws_json_str(b, "metadata", "name", NULL), name) == 0)
+			break;
+	assert_non_null(b);
+	assert_string_equal(ws_json_str(b, "roleRef", "name", NULL), "hand-made");
+	ws_record_release(&r);
+}
+
+static const ws_drift *drift_of(const ws_drift *items, size_t n, const char *subject)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(items[i].subject, subject) == 0)
+			return &items[i];
+	return NULL;
+}
+
+/* ws_diff: a changed role differs, a deleted quota is missing, a managed
+ * object the plan does not have is extra; the rest is ok. */
+static void test_diff(void **state)
+{
+	ws_record r;
+	ws_err err;
+	ws_drift *items;
+	size_t n, ndrift;
+	cJSON *role, *extra, *quota;
+	char subject[320];
+
+	(void)state;
+	setup_cluster(0);
+	make_record(&r, 0);
+	store_record(&r);
+	assert_int_equal(ws_converge(&prov, &r, &err), 0);
+	assert_int_equal(ws_diff(&prov, &r, &items, &n, &ndrift, &err), 0);
+	assert_int_equal(ndrift, 0);
+	free(items);
+	role = find_kind("roles");
+	extra = cJSON_Duplicate(role, 1);
+	ws_json_set_str(ws_json_obj(extra, "metadata"), "name", "ws-team-001-stale");
+	cJSON_DeleteItemFromObject(extra, "_plural");
+	fake_put(&WS_KIND_ROLE, extra);
+	cJSON_Delete(extra);
+	ws_json_set(role, "rules", cJSON_CreateArray());
+	quota = find_kind("resourcequotas");
+	snprintf(subject, sizeof(subject), "resourcequota/%s", ws_json_str(quota, "metadata", "name", NULL));
+	fake_remove(quota);
+	assert_int_equal(ws_diff(&prov, &r, &items, &n, &ndrift, &err), 0);
+	assert_int_equal(ndrift, 3);
+	assert_int_equal(drift_of(items, n, "role/ws-team-001-stale")->state, WS_DRIFT_EXTRA);
+	assert_int_equal(drift_of(items, n, subject)->state, WS_DRIFT_MISSING);
+	free(items);
+	ws_record_release(&r);
+}
+
 static int add_carol(void *ctx, ws_record *r, ws_err *err)
 {
 	(void)ctx;
@@ -461,6 +569,9 @@ int main(void)
 		cmocka_unit_test(test_failure_restores_updated_objects),
 		cmocka_unit_test(test_out_of_memory_never_hides_a_change),
 		cmocka_unit_test(test_out_of_memory_in_updates_and_flyte),
+		cmocka_unit_test(test_dry_run_changes_nothing),
+		cmocka_unit_test(test_binding_replaced_and_restored),
+		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_create_again_adopts_inputs),
 		cmocka_unit_test(test_create_again_out_of_memory),
 		cmocka_unit_test(test_every_flyte_settings_call_is_undone),
