@@ -115,6 +115,15 @@ $(BIN)/workspace-certs: $(call obj,$(CERTS_SRC)) $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+# Unit tests that inject allocation failures (tests/unit/fail_alloc.h) or
+# fake the API servers (tests/unit/fake_cluster.h) link with --wrap.
+UNIT_WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+UNIT_WRAP_FAKE  := $(foreach f,ws_k8s_run ws_k8s_get ws_k8s_create ws_k8s_update ws_k8s_patch \
+		   ws_k8s_delete ws_k8s_list ws_flyte_call ws_flyte_get_project \
+		   ws_flyte_set_project_state ws_flyte_domains ws_flyte_req ws_http_perform,-Wl,--wrap=$(f))
+$(BUILD)/tests/test_undo: LDFLAGS_ALL += $(UNIT_WRAP_ALLOC)
+$(BUILD)/tests/test_provision: LDFLAGS_ALL += $(UNIT_WRAP_ALLOC) $(UNIT_WRAP_FAKE)
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka

@@ -114,9 +114,10 @@ static cJSON *new_object(const ws_kind *k, const char *ns, const char *name, con
 	return o;
 }
 
+/* Takes body; -1 when out of memory (body NULL: it could not be made). */
 static int add_object(ws_plan *plan, enum ws_step step, const ws_kind *k, cJSON *body)
 {
-	ws_plan_object *objs = realloc(plan->objects, (plan->nobjects + 1) * sizeof(*objs));
+	ws_plan_object *objs = body ? realloc(plan->objects, (plan->nobjects + 1) * sizeof(*objs)) : NULL;
 
 	if (!objs) {
 		cJSON_Delete(body);
@@ -209,6 +210,7 @@ int ws_namespace_meta(const ws_platform *p, const char *id, const char *domain,
 
 /* ---- the objects ------------------------------------------------------------ */
 
+/* NULL when out of memory: never a record ConfigMap without the record. */
 static cJSON *record_configmap(const ws_record *r, const ws_platform *p)
 {
 	cJSON *labels = common_labels(r->workspace_id), *o, *data;
@@ -218,7 +220,10 @@ static cJSON *record_configmap(const ws_record *r, const ws_platform *p)
 	o = new_object(&WS_KIND_CONFIGMAP, p->system_namespace, r->workspace_id, labels);
 	cJSON_Delete(labels);
 	data = cJSON_AddObjectToObject(o, "data");
-	cJSON_AddStringToObject(data, WS_RECORD_KEY, text ? text : "{}");
+	if (!text || !cJSON_AddStringToObject(data, WS_RECORD_KEY, text)) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
 	free(text);
 	return o;
 }
@@ -572,12 +577,13 @@ int ws_record_init(ws_record *r, const ws_platform *p, const char *name, unsigne
 	/* The owner's user id is the local part of the address, as in the seed record. */
 	at = strchr(owner_email, '@');
 	snprintf(local, sizeof(local), "%.*s", (int)(at - owner_email), owner_email);
-	ws_record_set(&r->workspace_id, id);
-	ws_record_set(&r->workspace_name, name);
-	ws_record_set(&r->owner_email, owner_email);
-	ws_record_set(&r->tier, tier ? tier : p->default_tier);
-	ws_record_set(&r->data_bucket, bucket);
-	ws_record_set(&r->created_at, created_at);
+	if (ws_record_set(&r->workspace_id, id) || ws_record_set(&r->workspace_name, name) ||
+	    ws_record_set(&r->owner_email, owner_email) ||
+	    ws_record_set(&r->tier, tier ? tier : p->default_tier) ||
+	    ws_record_set(&r->data_bucket, bucket) || ws_record_set(&r->created_at, created_at)) {
+		ws_record_release(r);
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
+	}
 	if (ws_record_add_user(r, local, owner_email, WS_ROLE_OWNER, err)) {
 		ws_record_release(r);
 		return -1;

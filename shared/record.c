@@ -28,20 +28,23 @@ int ws_role_parse(const char *s, enum ws_role *role, ws_err *err)
 		       s ? s : "");
 }
 
-void ws_record_set(char **field, const char *value)
+int ws_record_set(char **field, const char *value)
 {
 	char *copy = value ? strdup(value) : NULL;
 
+	if (value && !copy)
+		return -1;
 	free(*field);
 	*field = copy;
+	return 0;
 }
 
 /* Copy the members of obj not listed in `known` into a new object (or NULL). */
-static cJSON *unknown_fields(const cJSON *obj, const char *const *known)
+static int unknown_fields(const cJSON *obj, const char *const *known, cJSON **extra, ws_err *err)
 {
-	cJSON *extra = NULL;
 	const cJSON *c;
 
+	*extra = NULL;
 	cJSON_ArrayForEach(c, obj) {
 		const char *const *k;
 
@@ -50,20 +53,24 @@ static cJSON *unknown_fields(const cJSON *obj, const char *const *known)
 				break;
 		if (*k)
 			continue;
-		if (!extra)
-			extra = cJSON_CreateObject();
-		cJSON_AddItemToObject(extra, c->string, cJSON_Duplicate(c, 1));
+		if (!*extra)
+			*extra = cJSON_CreateObject();
+		if (!cJSON_AddItemToObject(*extra, c->string, cJSON_Duplicate(c, 1)))
+			return ws_fail(err, WS_E_INTERNAL, "out of memory");
 	}
-	return extra;
+	return 0;
 }
 
-static void add_unknown(cJSON *obj, const cJSON *extra)
+/* 1 when done, 0 when out of memory. */
+static int add_unknown(cJSON *obj, const cJSON *extra)
 {
 	const cJSON *c;
 
 	cJSON_ArrayForEach(c, extra)
-		if (!cJSON_GetObjectItemCaseSensitive(obj, c->string))
-			cJSON_AddItemToObject(obj, c->string, cJSON_Duplicate(c, 1));
+		if (!cJSON_GetObjectItemCaseSensitive(obj, c->string) &&
+		    !cJSON_AddItemToObject(obj, c->string, cJSON_Duplicate(c, 1)))
+			return 0;
+	return 1;
 }
 
 /* A string field: required ones must be non-empty strings; optional ones
@@ -83,6 +90,8 @@ static int get_string(const cJSON *obj, const char *key, int required, const cha
 	if (required && !*v->valuestring)
 		return ws_fail(err, WS_E_INVALID, "workspace record: %s'%s' is empty", where, key);
 	*out = strdup(v->valuestring);
+	if (!*out)
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -103,8 +112,7 @@ static int parse_user(ws_user *u, const cJSON *o, size_t i, ws_err *err)
 	free(role);
 	if (rc)
 		return ws_err_prefix(err, "workspace record: users[%zu].role", i);
-	u->extra = unknown_fields(o, known);
-	return 0;
+	return unknown_fields(o, known, &u->extra, err);
 }
 
 static int parse_service(ws_service *s, const cJSON *o, size_t i, ws_err *err)
@@ -122,8 +130,9 @@ static int parse_service(ws_service *s, const cJSON *o, size_t i, ws_err *err)
 	if (cfg && !cJSON_IsNull(cfg) && !cJSON_IsObject(cfg))
 		return ws_fail(err, WS_E_INVALID, "workspace record: %sconfig must be an object", where);
 	s->config = cJSON_IsObject(cfg) ? cJSON_Duplicate(cfg, 1) : cJSON_CreateObject();
-	s->extra = unknown_fields(o, known);
-	return 0;
+	if (!s->config)
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
+	return unknown_fields(o, known, &s->extra, err);
 }
 
 int ws_record_from_json(ws_record *r, const cJSON *o, ws_err *err)
@@ -150,6 +159,8 @@ int ws_record_from_json(ws_record *r, const cJSON *o, ws_err *err)
 		goto fail;
 	}
 	r->users = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*r->users));
+	if (!r->users)
+		goto oom;
 	i = 0;
 	cJSON_ArrayForEach(c, arr) {
 		r->nusers = i + 1;
@@ -163,6 +174,8 @@ int ws_record_from_json(ws_record *r, const cJSON *o, ws_err *err)
 		goto fail;
 	}
 	r->services = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*r->services));
+	if (!r->services)
+		goto oom;
 	i = 0;
 	cJSON_ArrayForEach(c, arr) {
 		r->nservices = i + 1;
@@ -170,8 +183,11 @@ int ws_record_from_json(ws_record *r, const cJSON *o, ws_err *err)
 			goto fail;
 		i++;
 	}
-	r->extra = unknown_fields(o, known);
+	if (unknown_fields(o, known, &r->extra, err))
+		goto fail;
 	return 0;
+oom:
+	ws_fail(err, WS_E_INTERNAL, "out of memory");
 fail:
 	ws_record_release(r);
 	return -1;
@@ -190,51 +206,64 @@ int ws_record_parse(ws_record *r, const char *text, size_t len, ws_err *err)
 	return rc;
 }
 
-static void add_opt_string(cJSON *o, const char *key, const char *val)
+/* 1 when done (or nothing to add), 0 when out of memory. */
+static int add_opt_string(cJSON *o, const char *key, const char *val)
 {
-	if (val)
-		cJSON_AddStringToObject(o, key, val);
+	return !val || cJSON_AddStringToObject(o, key, val);
+}
+
+static cJSON *user_json(const ws_user *u)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (add_opt_string(o, "user_id", u->user_id) && add_opt_string(o, "email", u->email) &&
+	    cJSON_AddStringToObject(o, "role", ws_role_name(u->role)) && add_unknown(o, u->extra))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}
+
+static cJSON *service_json(const ws_service *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (add_opt_string(o, "service_type", s->service_type) &&
+	    cJSON_AddItemToObject(o, "config", s->config ? cJSON_Duplicate(s->config, 1)
+							  : cJSON_CreateObject()) &&
+	    add_unknown(o, s->extra))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
 }
 
 cJSON *ws_record_to_json(const ws_record *r)
 {
-	cJSON *o = cJSON_CreateObject(), *users, *services;
+	cJSON *o = cJSON_CreateObject(), *users = NULL, *services = NULL;
 	size_t i;
+	int ok;
 
-	add_opt_string(o, "workspace_id", r->workspace_id);
-	add_opt_string(o, "workspace_name", r->workspace_name);
-	add_opt_string(o, "owner_email", r->owner_email);
-	users = cJSON_AddArrayToObject(o, "users");
-	for (i = 0; i < r->nusers; i++) {
-		cJSON *u = cJSON_CreateObject();
-
-		add_opt_string(u, "user_id", r->users[i].user_id);
-		add_opt_string(u, "email", r->users[i].email);
-		cJSON_AddStringToObject(u, "role", ws_role_name(r->users[i].role));
-		add_unknown(u, r->users[i].extra);
-		cJSON_AddItemToArray(users, u);
-	}
-	services = cJSON_AddArrayToObject(o, "services");
-	for (i = 0; i < r->nservices; i++) {
-		cJSON *s = cJSON_CreateObject();
-
-		add_opt_string(s, "service_type", r->services[i].service_type);
-		cJSON_AddItemToObject(s, "config", r->services[i].config
-				      ? cJSON_Duplicate(r->services[i].config, 1) : cJSON_CreateObject());
-		add_unknown(s, r->services[i].extra);
-		cJSON_AddItemToArray(services, s);
-	}
-	add_opt_string(o, "tier", r->tier);
-	add_opt_string(o, "data_bucket", r->data_bucket);
-	add_opt_string(o, "created_at", r->created_at);
-	add_unknown(o, r->extra);
-	return o;
+	ok = add_opt_string(o, "workspace_id", r->workspace_id) &&
+	     add_opt_string(o, "workspace_name", r->workspace_name) &&
+	     add_opt_string(o, "owner_email", r->owner_email) &&
+	     (users = cJSON_AddArrayToObject(o, "users")) != NULL;
+	for (i = 0; ok && i < r->nusers; i++)
+		ok = cJSON_AddItemToArray(users, user_json(&r->users[i]));
+	ok = ok && (services = cJSON_AddArrayToObject(o, "services")) != NULL;
+	for (i = 0; ok && i < r->nservices; i++)
+		ok = cJSON_AddItemToArray(services, service_json(&r->services[i]));
+	ok = ok && add_opt_string(o, "tier", r->tier) &&
+	     add_opt_string(o, "data_bucket", r->data_bucket) &&
+	     add_opt_string(o, "created_at", r->created_at) && add_unknown(o, r->extra);
+	if (ok)
+		return o;
+	cJSON_Delete(o);
+	return NULL;
 }
 
 char *ws_record_print(const ws_record *r)
 {
 	cJSON *o = ws_record_to_json(r);
-	char *s = cJSON_PrintUnformatted(o);
+	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
 
 	cJSON_Delete(o);
 	return s;
@@ -311,6 +340,10 @@ int ws_record_add_user(ws_record *r, const char *user_id, const char *email,
 	users[r->nusers].user_id = strdup(user_id);
 	users[r->nusers].email = email && *email ? strdup(email) : NULL;
 	users[r->nusers].role = role;
+	if (!users[r->nusers].user_id || (email && *email && !users[r->nusers].email)) {
+		user_release(&users[r->nusers]);
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
+	}
 	r->nusers++;
 	return 0;
 }
@@ -382,6 +415,11 @@ int ws_record_add_service(ws_record *r, const char *service_type, ws_err *err)
 	memset(&s[r->nservices], 0, sizeof(*s));
 	s[r->nservices].service_type = strdup(service_type);
 	s[r->nservices].config = cJSON_CreateObject();
+	if (!s[r->nservices].service_type || !s[r->nservices].config) {
+		free(s[r->nservices].service_type);
+		cJSON_Delete(s[r->nservices].config);
+		return ws_fail(err, WS_E_INTERNAL, "out of memory");
+	}
 	r->nservices++;
 	return 0;
 }

@@ -52,7 +52,8 @@ typedef struct ws_record {
 int ws_record_parse(ws_record *r, const char *text, size_t len, ws_err *err);
 int ws_record_from_json(ws_record *r, const cJSON *obj, ws_err *err);
 
-/* The record as a cJSON object (caller owns) / compact JSON text (caller frees). */
+/* The record as a cJSON object (caller owns) / compact JSON text (caller frees);
+ * NULL when out of memory, never a partial record. */
 cJSON *ws_record_to_json(const ws_record *r);
 char *ws_record_print(const ws_record *r);
 
@@ -75,7 +76,8 @@ int ws_record_add_service(ws_record *r, const char *service_type, ws_err *err);
 /* 1 when the record lists this service type. */
 int ws_record_has_service(const ws_record *r, const char *service_type);
 
-/* Replace a string member (NULL allowed), e.g. ws_record_set(&r->tier, "large"). */
-void ws_record_set(char **field, const char *value);
+/* Replace a string member (NULL allowed), e.g. ws_record_set(&r->tier, "large").
+ * -1 when out of memory: the member is then unchanged. */
+int ws_record_set(char **field, const char *value);
 
 #endif
