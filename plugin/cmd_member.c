@@ -58,7 +58,8 @@ static int apply_edit(void *ctx, ws_record *r, ws_err *err)
 	case OP_TIER:
 		if (!ws_tiers_find(&e->platform->tiers, e->tier, err))
 			return -1;
-		ws_record_set(&r->tier, e->tier);
+		if (ws_record_set(&r->tier, e->tier))
+			return ws_fail(err, WS_E_INTERNAL, "out of memory");
 		return 0;
 	}
 	return ws_fail(err, WS_E_INTERNAL, "unknown edit");

@@ -144,6 +144,15 @@ static int undo_project(ws_prov *p, const ws_undo_entry *u, char *left, size_t l
 
 /* Undo one entry; 0 done or nothing to do, -1 with `left` saying what remains.
  * rc is the result so far: a created record is kept when something is left. */
+/* Name subject in the list of what is left, with why (after prefix): -1. */
+static int left_behind(char *left, size_t left_size, const char *subject, const char *prefix,
+		       const ws_err *why)
+{
+	ws_prov_append(left, left_size, "%s%s", left[0] ? ", " : "", subject);
+	ws_prov_append(left, left_size, " (%s%s)", prefix, why->msg);
+	return -1;
+}
+
 static int undo_one(ws_run *run, const ws_undo_entry *u, int rc, char *left, size_t left_size)
 {
 	ws_prov *p = run->p;
@@ -178,17 +187,13 @@ static int undo_one(ws_run *run, const ws_undo_entry *u, int rc, char *left, siz
 			ws_prov_report(p, u->step, subject, WS_OUT_UNDONE, NULL);
 			return 0;
 		}
-		ws_prov_append(left, left_size, "%s%s", left[0] ? ", " : "", subject);
-		ws_prov_append(left, left_size, " (record still lists the change: %s)%s", e.msg, "");
-		return -1;
+		return left_behind(left, left_size, subject, "record still lists the change: ", &e);
 	}
 	if (undo_object(p, u, &e) == 0) {
 		ws_prov_report(p, u->step, subject, WS_OUT_UNDONE, NULL);
 		return 0;
 	}
-	ws_prov_append(left, left_size, "%s%s", left[0] ? ", " : "", subject);
-	ws_prov_append(left, left_size, " (%s)%s", e.msg, "");
-	return -1;
+	return left_behind(left, left_size, subject, "", &e);
 }
 
 int ws_prov_undo_all(ws_run *run, char *left, size_t left_size)
