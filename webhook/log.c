@@ -210,6 +210,24 @@ void wh_log_refused(ws_buf *b, const char *method, const char *path, int status,
 	emit(b);
 }
 
+void wh_log_fatal(const char *fmt, ...)
+{
+	ws_buf b = WS_BUF_INIT(LINE_MAX_BYTES);
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&Q.mu);
+	write_all(Q.queue.data, Q.queue.len);
+	ws_buf_reset(&Q.queue);
+	if (!head(&b, "error") && !field(&b, "msg", msg) && !ws_buf_adds(&b, "}\n", NULL))
+		write_all(b.data, b.len);
+	pthread_mutex_unlock(&Q.mu);
+	ws_buf_release(&b);
+}
+
 void wh_log(const char *level, const char *fmt, ...)
 {
 	ws_buf b = WS_BUF_INIT(LINE_MAX_BYTES);

@@ -37,4 +37,8 @@ void wh_log_stop(void);
 /* {"time","level","msg"} with msg printf-formatted; level "info", "warn", "error". */
 void wh_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Like wh_log at level "error", for a process about to die: writes what is
+ * queued, then this line, at once (not through the writer thread). */
+void wh_log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "admission.h"
 #include "budget.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "rules.h"
@@ -40,9 +41,13 @@
 struct wh_server {
 	const wh_config *cfg;
 	struct MHD_Daemon *daemon;
-	MHD_socket quiesced;
+	wh_listener *listener;
+	/* Connections accepted and not yet closed, those on their way to a
+	 * worker included: the listener takes no more than --max-connections
+	 * (the rest wait in the kernel's backlog). libmicrohttpd's own limit
+	 * is set above it (start()) and never refuses one. */
+	atomic_uint open;
 	atomic_int draining;
-	unsigned short port;
 };
 
 enum route { R_MUTATE, R_VALIDATE, R_HEALTHZ, R_READYZ, R_METRICS, R_NONE };
@@ -538,6 +543,8 @@ static void connection(void *cls, struct MHD_Connection *con, void **socket_cont
 		free(c);
 	}
 	*socket_context = NULL;
+	if (atomic_fetch_sub(&s->open, 1) == s->cfg->max_connections)
+		wh_listener_wake(s->listener); /* a slot is free again */
 }
 
 static int starts(const char *s, const char *prefix)
@@ -545,8 +552,9 @@ static int starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* A connection closed at accept by a limit: counted, and logged at most
- * every 10 s (a flood would otherwise write a line per connection). */
+/* A connection closed at accept by the per-client limit: counted, and
+ * logged at most every 10 s (a flood would otherwise write a line per
+ * connection). Over --max-connections they wait in the backlog instead. */
 static void connection_refused(void)
 {
 	static atomic_long last_log = -10;
@@ -561,7 +569,7 @@ static void connection_refused(void)
 	    !atomic_compare_exchange_strong(&last_log, &then, (long)now.tv_sec))
 		return;
 	wh_log("warn",
-	       "refused %lu connections at accept since the last such line: --max-connections or "
+	       "refused %lu connections at accept since the last such line: "
 	       "--max-connections-per-client reached",
 	       total - atomic_exchange(&logged, total));
 }
@@ -605,30 +613,70 @@ out:
 	wh_log("warn", "libmicrohttpd: %s", msg);
 }
 
+/* libmicrohttpd's panic (a broken invariant; it must not return): said in
+ * the JSON log, with what was queued before it, rather than as a bare
+ * line on stderr after the queued lines are lost. */
+static void mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+	size_t n = strlen(reason ? reason : "");
+
+	(void)cls;
+	while (n > 0 && reason[n - 1] == '\n')
+		n--;
+	wh_log_fatal("libmicrohttpd: fatal error at %s:%u: %.*s", file ? file : "?", line, (int)n,
+		     reason ? reason : "");
+	abort();
+}
+
 /* epoll with a thread pool, without MHD_USE_TURBO: in libmicrohttpd 0.9.75
  * turbo mode never times out a connection that has not finished its TLS
  * handshake (a client that connects and stays silent holds a slot for
  * good) and skips TLS close_notify, and it saves nothing per request (it
  * only changes how a connection is accepted and closed): the per-request
  * socket calls are the transport's business (tlsio.h). */
-static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct sockaddr *addr)
+static struct MHD_Daemon *start(wh_server *s)
 {
 	const wh_config *c = s->cfg;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC |
+			     MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+	/* Split evenly over the workers, each share room for every connection
+	 * the listener lets in, and one more: a closing connection leaves our
+	 * count (connection()) just before its worker's. */
+	unsigned int limit = (c->max_connections + 1) * c->threads;
 
-	flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	/* addr NULL: every address, on c->port */
 	return MHD_start_daemon(
-		flags, c->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
+		flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
 		(MHD_LogCallback)mhd_log, (void *)NULL, MHD_OPTION_HTTPS_CERT_CALLBACK,
 		(gnutls_certificate_retrieve_function2 *)wh_tls_retrieve, MHD_OPTION_HTTPS_PRIORITIES,
 		(const char *)c->priorities, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
+		MHD_OPTION_CONNECTION_LIMIT, limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->max_per_client,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->idle_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)completed, (void *)s,
 		MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)connection, (void *)s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr, MHD_OPTION_END);
+		MHD_OPTION_END);
+}
+
+/* The listener's thread hands each accepted connection to libmicrohttpd,
+ * which refuses it (closing it, and logging "Server reached connection
+ * limit": mhd_log counts it) over --max-connections-per-client. A
+ * connection it takes is counted in s->open until connection() sees it
+ * closed. */
+static void hand(void *cls, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	wh_server *s = cls;
+
+	atomic_fetch_add(&s->open, 1);
+	if (MHD_add_connection(s->daemon, fd, addr, len) != MHD_YES)
+		atomic_fetch_sub(&s->open, 1);
+}
+
+static int room(void *cls)
+{
+	const wh_server *s = cls;
+
+	return atomic_load(&s->open) < s->cfg->max_connections;
 }
 
 #define MHD_TESTED "0.9.75"
@@ -669,53 +717,35 @@ int wh_server_check_libraries(char *note, size_t size, ws_err *err)
 wh_server *wh_server_start(const wh_config *cfg, ws_err *err)
 {
 	wh_server *s = calloc(1, sizeof(*s));
-	struct addrinfo hints = {0}, *ai = NULL;
-	const union MHD_DaemonInfo *info;
-	char port[8];
-	int rc;
 
 	if (!s) {
 		ws_fail(err, WS_E_INTERNAL, "out of memory");
 		return NULL;
 	}
 	s->cfg = cfg;
-	s->quiesced = MHD_INVALID_SOCKET;
+	MHD_set_panic_func(mhd_panic, NULL);
 	wh_budget_init((size_t)cfg->review_memory_mib << 20);
-	if (!cfg->host[0]) {
-		/* every address: IPv6 and IPv4 where the host has IPv6, else IPv4 */
-		s->daemon = start(s, MHD_USE_DUAL_STACK, NULL);
-		if (!s->daemon)
-			s->daemon = start(s, 0, NULL);
-	} else {
-		snprintf(port, sizeof(port), "%u", cfg->port);
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-		rc = getaddrinfo(cfg->host, port, &hints, &ai);
-		if (rc != 0) {
-			ws_fail(err, WS_E_INVALID, "cannot listen on '%s': %s", cfg->host,
-				gai_strerror(rc));
-			free(s);
-			return NULL;
-		}
-		s->daemon = start(s, ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0, ai->ai_addr);
-		freeaddrinfo(ai);
-	}
-	if (!s->daemon) {
-		ws_fail(err, WS_E_IO, "cannot start the HTTPS server on %s:%u (address in use, or "
-				      "a bad --tls-priorities string?)",
-			cfg->host[0] ? cfg->host : "*", cfg->port);
+	s->listener = wh_listener_open(cfg->host, cfg->port, err);
+	if (!s->listener) {
 		free(s);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : cfg->port;
+	s->daemon = start(s);
+	if (!s->daemon) {
+		ws_fail(err, WS_E_IO, "cannot start the HTTPS server (a bad --tls-priorities string?)");
+		wh_server_stop(s);
+		return NULL;
+	}
+	if (wh_listener_run(s->listener, hand, room, s, err)) {
+		wh_server_stop(s);
+		return NULL;
+	}
 	return s;
 }
 
 unsigned short wh_server_port(const wh_server *s)
 {
-	return s->port;
+	return wh_listener_port(s->listener);
 }
 
 void wh_server_unready(wh_server *s)
@@ -726,12 +756,7 @@ void wh_server_unready(wh_server *s)
 void wh_server_drain(wh_server *s)
 {
 	atomic_store(&s->draining, 1);
-	s->quiesced = MHD_quiesce_daemon(s->daemon);
-	/* The socket may only be closed after MHD_stop_daemon; until then the
-	 * kernel would still complete handshakes into the backlog. shutdown()
-	 * on a listening socket makes it refuse them now. */
-	if (s->quiesced != MHD_INVALID_SOCKET)
-		shutdown(s->quiesced, SHUT_RDWR);
+	wh_listener_close(s->listener);
 }
 
 unsigned int wh_server_connections(const wh_server *s)
@@ -746,8 +771,11 @@ void wh_server_stop(wh_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->daemon);
-	if (s->quiesced != MHD_INVALID_SOCKET)
-		close(s->quiesced);
+	/* no new connection may be handed to a stopped daemon; the daemon's
+	 * closes still wake the listener */
+	wh_listener_close(s->listener);
+	if (s->daemon)
+		MHD_stop_daemon(s->daemon);
+	wh_listener_free(s->listener);
 	free(s);
 }

@@ -141,9 +141,15 @@ class Webhook:
 
     def wait(self, timeout=30):
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         finally:
             self._log.close()
+        if code < 0:
+            # Killed by a signal: show what it said last (pytest prints
+            # captured output with the failure).
+            print("workspace-webhook died of signal %d; its log ends:\n%s"
+                  % (-code, "\n".join(self.log_path.read_text().splitlines()[-30:])))
+        return code
 
     def stop(self):
         if self.proc.poll() is None:
