@@ -15,4 +15,12 @@ int cmd_check(int argc, char **argv);
 /* Print "workspace-certs: error: <msg>" to stderr and return status. */
 int certs_error(int status, const ws_err *err);
 
+/* getopt(3)'s answer c was '?' or ':': say which option and why; returns 2. */
+int certs_bad_option(int c, char **argv);
+
+/* After the options: 0 when the required flag has a value and nothing
+ * follows; else says what is wrong ("<required> is required", "unexpected
+ * argument") and returns 2. */
+int certs_rest(int argc, const char *value, const char *required);
+
 #endif

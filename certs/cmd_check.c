@@ -113,16 +113,11 @@ int cmd_check(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			ws_fail(&err, WS_E_INVALID, "%s: %s (see --help)", argv[optind - 1],
-				c == ':' ? "needs a value" : "unknown option");
-			return certs_error(2, &err);
+			return certs_bad_option(c, argv);
 		}
 	}
-	if (!cert_path || optind < argc) {
-		ws_fail(&err, WS_E_INVALID, "%s (see --help)",
-			cert_path ? "unexpected argument" : "--cert FILE is required");
-		return certs_error(2, &err);
-	}
+	if (certs_rest(argc, cert_path, "--cert FILE is required"))
+		return 2;
 	crt = pki_read_cert(cert_path, &err);
 	if (!crt || (ca_path && !(ca = pki_read_cert(ca_path, &err))) ||
 	    (key_path && !(key = pki_read_key(key_path, &err)))) {

@@ -95,16 +95,11 @@ int cmd_inject_ca(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			ws_fail(&err, WS_E_INVALID, "%s: %s (see --help)", argv[optind - 1],
-				c == ':' ? "needs a value" : "unknown option");
-			return certs_error(2, &err);
+			return certs_bad_option(c, argv);
 		}
 	}
-	if (!ca_path || optind < argc) {
-		ws_fail(&err, WS_E_INVALID, "%s (see --help)",
-			ca_path ? "unexpected argument" : "--ca FILE is required");
-		return certs_error(2, &err);
-	}
+	if (certs_rest(argc, ca_path, "--ca FILE is required"))
+		return 2;
 	ca = pki_read_cert(ca_path, &err);
 	if (!ca || ws_buf_read_file(&pem, ca_path, &err))
 		goto out;

@@ -3,6 +3,7 @@
  * lives in its own file (cmd.h). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "xalloc.h"
@@ -31,6 +32,25 @@ int certs_error(int status, const ws_err *err)
 {
 	fprintf(stderr, "workspace-certs: error: %s\n", err->msg);
 	return status;
+}
+
+int certs_bad_option(int c, char **argv)
+{
+	ws_err err;
+
+	ws_fail(&err, WS_E_INVALID, "%s: %s (see --help)", argv[optind - 1],
+		c == ':' ? "needs a value" : "unknown option");
+	return certs_error(2, &err);
+}
+
+int certs_rest(int argc, const char *value, const char *required)
+{
+	ws_err err;
+
+	if (value && optind >= argc)
+		return 0;
+	ws_fail(&err, WS_E_INVALID, "%s (see --help)", value ? "unexpected argument" : required);
+	return certs_error(2, &err);
 }
 
 int main(int argc, char **argv)

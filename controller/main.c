@@ -15,6 +15,7 @@
 #include "provision.h"
 #include "reconciler.h"
 #include "version.h"
+#include "xalloc.h"
 
 #define PROGRAM "workspace-controller"
 
@@ -161,6 +162,10 @@ int main(int argc, char **argv)
 
 	if (rc)
 		return rc > 0 ? 0 : 2;
+	/* cJSON out of memory ends the process with a message (its Deployment
+	 * restarts it): a plan (plan.c) built with a member silently missing
+	 * would have apply prune the object that member stands for. */
+	xalloc_cjson();
 	if (!f.identity)
 		f.identity = getenv("POD_NAME");
 	if (!f.identity || !*f.identity) {

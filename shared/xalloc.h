@@ -2,9 +2,10 @@
  * xmalloc): an allocation that fails prints "<program>: out of memory" to
  * standard error and exits with status 1, so callers have no NULL to handle.
  *
- * For plugin/ and certs/ only. Code in shared/ returns "out of memory" as a
- * ws_err instead (see error.h), and the webhook must never die of one: it
- * answers 500 and serves the next request.
+ * For plugin/ and certs/, and for cJSON in the controller (xalloc_cjson).
+ * Code in shared/ returns "out of memory" as a ws_err instead (see
+ * error.h), and the webhook must never die of one: it answers 500 and
+ * serves the next request.
  */
 #ifndef WS_XALLOC_H
 #define WS_XALLOC_H

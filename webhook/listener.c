@@ -122,13 +122,8 @@ unsigned short wh_listener_port(const wh_listener *l)
 static void cannot_accept(int eno)
 {
 	static atomic_long last_log = -10;
-	struct timespec now;
-	long then;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	then = atomic_load_explicit(&last_log, memory_order_relaxed);
-	if (now.tv_sec - then < 10 ||
-	    !atomic_compare_exchange_strong(&last_log, &then, (long)now.tv_sec))
+	if (!wh_log_due(&last_log, 10))
 		return;
 	wh_log("error", "cannot accept connections: %s (new connections wait in the backlog)",
 	       strerror(eno));

@@ -210,19 +210,28 @@ void wh_log_refused(ws_buf *b, const char *method, const char *path, int status,
 	emit(b);
 }
 
+/* {"time","level","msg"} with msg printf-formatted; 0, or -1 when it did not fit. */
+static int format_line(ws_buf *b, const char *level, const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return head(b, level) || field(b, "msg", msg) || ws_buf_adds(b, "}\n", NULL) ? -1 : 0;
+}
+
 void wh_log_fatal(const char *fmt, ...)
 {
 	ws_buf b = WS_BUF_INIT(LINE_MAX_BYTES);
-	char msg[2048];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = format_line(&b, "error", fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&Q.mu);
 	write_all(Q.queue.data, Q.queue.len);
 	ws_buf_reset(&Q.queue);
-	if (!head(&b, "error") && !field(&b, "msg", msg) && !ws_buf_adds(&b, "}\n", NULL))
+	if (rc == 0)
 		write_all(b.data, b.len);
 	pthread_mutex_unlock(&Q.mu);
 	ws_buf_release(&b);
@@ -231,15 +240,24 @@ void wh_log_fatal(const char *fmt, ...)
 void wh_log(const char *level, const char *fmt, ...)
 {
 	ws_buf b = WS_BUF_INIT(LINE_MAX_BYTES);
-	char msg[2048];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = format_line(&b, level, fmt, ap);
 	va_end(ap);
-	if (head(&b, level) || field(&b, "msg", msg) || ws_buf_adds(&b, "}\n", NULL))
-		goto out;
-	emit(&b);
-out:
+	if (rc == 0)
+		emit(&b);
 	ws_buf_release(&b);
+}
+
+int wh_log_due(atomic_long *last, long period)
+{
+	struct timespec now;
+	long then;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	then = atomic_load_explicit(last, memory_order_relaxed);
+	return now.tv_sec - then >= period &&
+	       atomic_compare_exchange_strong(last, &then, (long)now.tv_sec);
 }

@@ -46,4 +46,12 @@ enum ws_ns_kind wh_classify(const ws_platform *p, const char *ns, char id[WS_NAM
 /* The string value of a map member, or NULL (map may be NULL or not a map). */
 const char *wh_map_str(const cJSON *map, const char *key);
 
+/* An UPDATE's tenant label `key` (labels and old_labels: the maps, either
+ * may be NULL): refuses (403) its removal or change, naming the object
+ * ("<kind> '<name>'"), each message ending in `via` (", also not through
+ * pods/status", or ""). Returns the label's new value when the update
+ * adds it (the caller checks the value), else NULL. */
+const char *wh_keep_label(wh_decision *d, const cJSON *labels, const cJSON *old_labels,
+			  const char *key, const char *kind, const char *name, const char *via);
+
 #endif

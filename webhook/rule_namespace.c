@@ -84,25 +84,15 @@ static void subresource_update(const wh_ctx *c, const char *name, const char *id
 			       wh_decision *d)
 {
 	const char *keys[3];
+	char via[64];
 	size_t i, n = tenant_keys(c->p, keys);
 
+	snprintf(via, sizeof(via), ", also not through namespaces/%.30s", c->req->sub_resource);
 	for (i = 0; i < n; i++) {
-		const char *v = wh_map_str(labels, keys[i]), *was = wh_map_str(old_labels, keys[i]);
+		const char *v = wh_keep_label(d, labels, old_labels, keys[i], "namespace", name, via);
 		const char *expect = strcmp(keys[i], WS_LABEL_DOMAIN) == 0 ? domain : id;
 
-		if (v && was && strcmp(v, was) == 0)
-			continue;
-		if (!v && was)
-			wh_deny(d, 403, "Forbidden",
-				"tenant label '%s' of namespace '%s' cannot be removed (it is '%.63s'), "
-				"also not through namespaces/%s",
-				keys[i], name, was, c->req->sub_resource);
-		else if (v && was)
-			wh_deny(d, 403, "Forbidden",
-				"tenant label '%s' of namespace '%s' cannot be changed from '%s' to "
-				"'%.63s', also not through namespaces/%s",
-				keys[i], name, was, v, c->req->sub_resource);
-		else if (v && strcmp(v, expect) != 0)
+		if (v && strcmp(v, expect) != 0)
 			wh_deny(d, 403, "Forbidden",
 				"label '%s' is '%.63s' but namespace '%s' belongs to workspace '%s': "
 				"tenant labels must name the namespace's own workspace",

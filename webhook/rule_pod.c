@@ -182,20 +182,16 @@ static void pod_update(const cJSON *labels, const cJSON *old_labels, const pod_c
 	if (*sub)
 		snprintf(via, sizeof(via), ", also not through pods/%.30s", sub);
 	for (i = 0; i < 3; i++) {
-		const char *v = wh_map_str(labels, keys[i]), *was = wh_map_str(old_labels, keys[i]);
+		const char *v, *was = wh_map_str(old_labels, keys[i]);
 
-		if (v && was && strcmp(v, was) == 0)
-			continue;
-		if (i < 2 && !v && was)
-			wh_deny(d, 403, "Forbidden",
-				"tenant label '%s' of pod '%s' cannot be removed (it is '%.63s')%s",
-				keys[i], pc->pod, was, via);
-		else if (i < 2 && v && was)
-			wh_deny(d, 403, "Forbidden",
-				"tenant label '%s' of pod '%s' cannot be changed from '%.63s' to "
-				"'%.63s'%s",
-				keys[i], pc->pod, was, v, via);
-		else if (v && strcmp(v, pc->id) != 0)
+		if (i < 2) {
+			v = wh_keep_label(d, labels, old_labels, keys[i], "pod", pc->pod, via);
+		} else { /* project: may be removed; left alone when unchanged */
+			v = wh_map_str(labels, keys[i]);
+			if (v && was && strcmp(v, was) == 0)
+				continue;
+		}
+		if (v && strcmp(v, pc->id) != 0)
 			wh_deny(d, 403, "Forbidden",
 				"pod '%s' cannot get label %s='%.63s', another workspace: pods in "
 				"namespace '%s' belong to %s '%s'%s",

@@ -51,21 +51,10 @@ static void quota_status(const ws_admission_request *req, const char *ns, const 
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		const char *v = wh_map_str(labels, keys[i]), *was = wh_map_str(old_labels, keys[i]);
+		const char *v = wh_keep_label(d, labels, old_labels, keys[i], "ResourceQuota", name,
+					      ", also not through resourcequotas/status");
 
-		if (v && was && strcmp(v, was) == 0)
-			continue;
-		if (!v && was)
-			wh_deny(d, 403, "Forbidden",
-				"tenant label '%s' of ResourceQuota '%s' cannot be removed (it is "
-				"'%.63s'), also not through resourcequotas/status",
-				keys[i], name, was);
-		else if (v && was)
-			wh_deny(d, 403, "Forbidden",
-				"tenant label '%s' of ResourceQuota '%s' cannot be changed from '%.63s' "
-				"to '%.63s', also not through resourcequotas/status",
-				keys[i], name, was, v);
-		else if (v && strcmp(v, id) != 0)
+		if (v && strcmp(v, id) != 0)
 			wh_deny(d, 403, "Forbidden",
 				"ResourceQuota '%s' cannot get label %s='%.63s', another workspace: "
 				"namespace '%s' belongs to workspace '%s'",

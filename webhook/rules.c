@@ -215,6 +215,22 @@ const char *wh_map_str(const cJSON *map, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+const char *wh_keep_label(wh_decision *d, const cJSON *labels, const cJSON *old_labels,
+			  const char *key, const char *kind, const char *name, const char *via)
+{
+	const char *v = wh_map_str(labels, key), *was = wh_map_str(old_labels, key);
+
+	if (!was)
+		return v;
+	if (!v)
+		wh_deny(d, 403, "Forbidden", "tenant label '%s' of %s '%s' cannot be removed (it is "
+			"'%.63s')%s", key, kind, name, was, via);
+	else if (strcmp(v, was) != 0)
+		wh_deny(d, 403, "Forbidden", "tenant label '%s' of %s '%s' cannot be changed from "
+			"'%.63s' to '%.63s'%s", key, kind, name, was, v, via);
+	return NULL;
+}
+
 /* /validate: the object lacks what /mutate would have added. */
 static void refuse_unmutated(wh_decision *d)
 {

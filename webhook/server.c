@@ -560,13 +560,8 @@ static void connection_refused(void)
 	static atomic_long last_log = -10;
 	static atomic_ulong logged;
 	unsigned long total = wh_metrics_connection_refused();
-	struct timespec now;
-	long then;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	then = atomic_load_explicit(&last_log, memory_order_relaxed);
-	if (now.tv_sec - then < 10 ||
-	    !atomic_compare_exchange_strong(&last_log, &then, (long)now.tv_sec))
+	if (!wh_log_due(&last_log, 10))
 		return;
 	wh_log("warn",
 	       "refused %lu connections at accept since the last such line: "

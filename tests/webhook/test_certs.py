@@ -295,3 +295,19 @@ def test_usage(pki):
         assert r2.returncode == 0 and "usage: workspace-certs " + cmd in r2.stdout
     r = subprocess.run([str(CERTS), "frobnicate"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check"], "workspace-certs: error: --cert FILE is required (see --help)"),
+    (["check", "--cert", "x", "extra"], "workspace-certs: error: unexpected argument (see --help)"),
+    (["check", "--bogus"], "workspace-certs: error: --bogus: unknown option (see --help)"),
+    (["check", "--cert"], "workspace-certs: error: --cert: needs a value (see --help)"),
+    (["inject-ca"], "workspace-certs: error: --ca FILE is required (see --help)"),
+    (["inject-ca", "--ca", "x", "extra"], "workspace-certs: error: unexpected argument (see --help)"),
+    (["inject-ca", "--bogus"], "workspace-certs: error: --bogus: unknown option (see --help)"),
+    (["inject-ca", "--ca"], "workspace-certs: error: --ca: needs a value (see --help)"),
+])
+def test_check_and_inject_usage_errors(args, message):
+    r = run_certs(*args, check=False)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [message]

@@ -214,7 +214,13 @@ def test_one_client_cannot_take_every_slot(start_webhook):
     finally:
         for s in held:
             s.close()
-    m = w.metrics()
+
+    def metrics():  # from 127.0.0.1 again once the server has seen those closes
+        try:
+            return w.metrics()
+        except OSError:
+            return None
+    m = wait_for(metrics)
     assert m["workspace_webhook_connections_refused_total"] >= 10
 
     def refusal_lines():
