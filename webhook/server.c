@@ -16,7 +16,6 @@
 
 #include "admission.h"
 #include "budget.h"
-#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "rules.h"
@@ -41,13 +40,9 @@
 struct wh_server {
 	const wh_config *cfg;
 	struct MHD_Daemon *daemon;
-	wh_listener *listener;
-	/* Connections accepted and not yet closed, those on their way to a
-	 * worker included: the listener takes no more than --max-connections
-	 * (the rest wait in the kernel's backlog). libmicrohttpd's own limit
-	 * is set above it (start()) and never refuses one. */
-	atomic_uint open;
-	atomic_int draining;
+	atomic_int draining; /* unready: /readyz 503, Connection: close */
+	atomic_int closing;  /* draining: new connections closed at accept */
+	unsigned short port;
 };
 
 enum route { R_MUTATE, R_VALIDATE, R_HEALTHZ, R_READYZ, R_METRICS, R_NONE };
@@ -543,8 +538,6 @@ static void connection(void *cls, struct MHD_Connection *con, void **socket_cont
 		free(c);
 	}
 	*socket_context = NULL;
-	if (atomic_fetch_sub(&s->open, 1) == s->cfg->max_connections)
-		wh_listener_wake(s->listener); /* a slot is free again */
 }
 
 static int starts(const char *s, const char *prefix)
@@ -623,55 +616,47 @@ static void mhd_panic(void *cls, const char *file, unsigned int line, const char
 	abort();
 }
 
+/* While draining, a new connection is closed as soon as it is accepted.
+ * (Not MHD_quiesce_daemon, which would let the kernel refuse it: in
+ * libmicrohttpd 0.9.75 it races its busy workers in epoll mode with a
+ * thread pool, both taking the listening socket out of a worker's epoll
+ * set, and the loser panics (daemon.c:5531), aborting the process
+ * mid-drain. Handing the library connections accepted here instead costs
+ * two setsockopt(2) per reply, as it then does not know their TCP_CORK
+ * state.) */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	const wh_server *s = cls;
+
+	(void)addr;
+	(void)len;
+	return atomic_load_explicit(&s->closing, memory_order_relaxed) ? MHD_NO : MHD_YES;
+}
+
 /* epoll with a thread pool, without MHD_USE_TURBO: in libmicrohttpd 0.9.75
  * turbo mode never times out a connection that has not finished its TLS
  * handshake (a client that connects and stays silent holds a slot for
  * good) and skips TLS close_notify, and it saves nothing per request (it
  * only changes how a connection is accepted and closed): the per-request
  * socket calls are the transport's business (tlsio.h). */
-static struct MHD_Daemon *start(wh_server *s)
+static struct MHD_Daemon *start(wh_server *s, unsigned int flags, const struct sockaddr *addr)
 {
 	const wh_config *c = s->cfg;
-	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC |
-			     MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
-	/* Split evenly over the workers, each share room for every connection
-	 * the listener lets in, and one more: a closing connection leaves our
-	 * count (connection()) just before its worker's. */
-	unsigned int limit = (c->max_connections + 1) * c->threads;
 
+	flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* addr NULL: every address, on c->port */
 	return MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
+		flags, c->port, accept_policy, s, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
 		(MHD_LogCallback)mhd_log, (void *)NULL, MHD_OPTION_HTTPS_CERT_CALLBACK,
 		(gnutls_certificate_retrieve_function2 *)wh_tls_retrieve, MHD_OPTION_HTTPS_PRIORITIES,
 		(const char *)c->priorities, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->threads,
-		MHD_OPTION_CONNECTION_LIMIT, limit,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->max_per_client,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->idle_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)completed, (void *)s,
 		MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)connection, (void *)s,
-		MHD_OPTION_END);
-}
-
-/* The listener's thread hands each accepted connection to libmicrohttpd,
- * which refuses it (closing it, and logging "Server reached connection
- * limit": mhd_log counts it) over --max-connections-per-client. A
- * connection it takes is counted in s->open until connection() sees it
- * closed. */
-static void hand(void *cls, int fd, const struct sockaddr *addr, socklen_t len)
-{
-	wh_server *s = cls;
-
-	atomic_fetch_add(&s->open, 1);
-	if (MHD_add_connection(s->daemon, fd, addr, len) != MHD_YES)
-		atomic_fetch_sub(&s->open, 1);
-}
-
-static int room(void *cls)
-{
-	const wh_server *s = cls;
-
-	return atomic_load(&s->open) < s->cfg->max_connections;
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr, MHD_OPTION_END);
 }
 
 #define MHD_TESTED "0.9.75"
@@ -712,6 +697,10 @@ int wh_server_check_libraries(char *note, size_t size, ws_err *err)
 wh_server *wh_server_start(const wh_config *cfg, ws_err *err)
 {
 	wh_server *s = calloc(1, sizeof(*s));
+	struct addrinfo hints = {0}, *ai = NULL;
+	const union MHD_DaemonInfo *info;
+	char port[8];
+	int rc;
 
 	if (!s) {
 		ws_fail(err, WS_E_INTERNAL, "out of memory");
@@ -720,27 +709,41 @@ wh_server *wh_server_start(const wh_config *cfg, ws_err *err)
 	s->cfg = cfg;
 	MHD_set_panic_func(mhd_panic, NULL);
 	wh_budget_init((size_t)cfg->review_memory_mib << 20);
-	s->listener = wh_listener_open(cfg->host, cfg->port, err);
-	if (!s->listener) {
+	if (!cfg->host[0]) {
+		/* every address: IPv6 and IPv4 where the host has IPv6, else IPv4 */
+		s->daemon = start(s, MHD_USE_DUAL_STACK, NULL);
+		if (!s->daemon)
+			s->daemon = start(s, 0, NULL);
+	} else {
+		snprintf(port, sizeof(port), "%u", cfg->port);
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		rc = getaddrinfo(cfg->host, port, &hints, &ai);
+		if (rc != 0) {
+			ws_fail(err, WS_E_INVALID, "cannot listen on '%s': %s", cfg->host,
+				gai_strerror(rc));
+			free(s);
+			return NULL;
+		}
+		s->daemon = start(s, ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0, ai->ai_addr);
+		freeaddrinfo(ai);
+	}
+	if (!s->daemon) {
+		ws_fail(err, WS_E_IO, "cannot start the HTTPS server on %s:%u (address in use, or "
+				      "a bad --tls-priorities string?)",
+			cfg->host[0] ? cfg->host : "*", cfg->port);
 		free(s);
 		return NULL;
 	}
-	s->daemon = start(s);
-	if (!s->daemon) {
-		ws_fail(err, WS_E_IO, "cannot start the HTTPS server (a bad --tls-priorities string?)");
-		wh_server_stop(s);
-		return NULL;
-	}
-	if (wh_listener_run(s->listener, hand, room, s, err)) {
-		wh_server_stop(s);
-		return NULL;
-	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
 	return s;
 }
 
 unsigned short wh_server_port(const wh_server *s)
 {
-	return wh_listener_port(s->listener);
+	return s->port;
 }
 
 void wh_server_unready(wh_server *s)
@@ -751,7 +754,7 @@ void wh_server_unready(wh_server *s)
 void wh_server_drain(wh_server *s)
 {
 	atomic_store(&s->draining, 1);
-	wh_listener_close(s->listener);
+	atomic_store(&s->closing, 1);
 }
 
 unsigned int wh_server_connections(const wh_server *s)
@@ -766,11 +769,6 @@ void wh_server_stop(wh_server *s)
 {
 	if (!s)
 		return;
-	/* no new connection may be handed to a stopped daemon; the daemon's
-	 * closes still wake the listener */
-	wh_listener_close(s->listener);
-	if (s->daemon)
-		MHD_stop_daemon(s->daemon);
-	wh_listener_free(s->listener);
+	MHD_stop_daemon(s->daemon);
 	free(s);
 }

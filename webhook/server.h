@@ -3,9 +3,8 @@
  * bodies (capped at WS_ADMISSION_BODY_MAX), the admission round trip
  * (decode, decide, log, count, encode) and graceful draining.
  *
- * Threads: one accept thread (listener.h) hands connections to MHD's epoll
- * mode with a pool of cfg->threads workers; handlers share only the
- * read-only config, the atomic metrics and the TLS store.
+ * Threads: MHD's epoll mode with a pool of cfg->threads workers; handlers
+ * share only the read-only config, the atomic metrics and the TLS store.
  * Each connection's TLS session runs over the transport of tlsio.h.
  */
 #ifndef WH_SERVER_H
@@ -35,9 +34,9 @@ unsigned short wh_server_port(const wh_server *s);
  * connection after its next response, but keep accepting connections. */
 void wh_server_unready(wh_server *s);
 
-/* Start draining: stop accepting connections (the listening socket is
- * closed: the kernel refuses new ones), answer /readyz with 503 and close
- * each connection after its next response. In-flight requests finish. */
+/* Start draining: close each new connection at once, answer /readyz with
+ * 503 and close each connection after its next response. In-flight
+ * requests finish. */
 void wh_server_drain(wh_server *s);
 
 /* Open connections. */
