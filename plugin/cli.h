@@ -121,6 +121,14 @@ struct session {
  * stderr when -o is set. */
 int session_open(struct cli *cli, struct session *s, ws_err *err);
 void session_close(struct session *s);
+/* A command about to change the cluster: from now on the first Ctrl-C or
+ * SIGTERM says what happens next ("rolling back..." for a command that
+ * undoes a failed run, "stopping..." for delete, which goes forward) and
+ * lets the command end in order; later ones are answered once and do not
+ * stop it. Before (and in read-only commands) the first one says nothing
+ * and the command fails at once; a second one kills it. */
+enum session_changes { SESSION_ROLLS_BACK, SESSION_STOPS };
+void session_changes_begin(enum session_changes how);
 /* session_open, printing its error: -1 when s is open (the caller closes
  * it), else the exit code for the command to return. */
 int cli_session(struct cli *cli, struct session *s);

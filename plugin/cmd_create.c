@@ -408,6 +408,7 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 			goto out_plan;
 		}
 		sess.prov.record_only = ctl;
+		session_changes_begin(SESSION_ROLLS_BACK);
 	}
 	if (ws_create(&sess.prov, &record, &existed, &err)) {
 		rc = cli_err(1, &err);

@@ -113,6 +113,8 @@ static int run_edit(struct cli *cli, const char *id, struct edit *e)
 	e->platform = &s.platform;
 	s.quiet_unchanged = 1;
 	ctl = use_controller(cli, &s, holder, sizeof(holder), &err);
+	if (ctl >= 0)
+		session_changes_begin(SESSION_ROLLS_BACK);
 	if (ctl < 0)
 		rc = cli_err(EXIT_USAGE, &err);
 	else if (ctl)

@@ -66,38 +66,55 @@ static void warn(void *ctx, const char *msg)
 }
 
 /* Ctrl-C or SIGTERM: the first one stops the command after the requests in
- * flight (reads are aborted); the command then fails, rolling back what it
- * did, and main() exits with 128 + the signal. Later ones do not stop the
- * rollback (objects would be left half undone): they are answered once.
- * Only write() and flags here (async-signal-safe). */
+ * flight (reads are aborted); the command then fails (a command that
+ * changes things rolls back what it did: session_changes_begin), and
+ * main() exits with 128 + the signal. In such a command later ones do not
+ * stop it (objects would be left half undone): they are answered once;
+ * elsewhere the second one kills. Only write(), flags and raise() here
+ * (async-signal-safe). */
 static volatile sig_atomic_t signals_seen;
 static volatile sig_atomic_t erase_live_line; /* a progress line is drawn on the terminal */
+static const char *volatile say_first, *volatile say_later; /* NULL: read-only */
 
-static void say(const char *msg, size_t len)
+static void say(const char *msg)
 {
-	ssize_t n = write(STDERR_FILENO, msg, len);
+	ssize_t n = write(STDERR_FILENO, msg, strlen(msg));
 
 	(void)n; /* nothing to do about a failed write in a signal handler */
 }
 
-#define SAY(lit) say(lit, sizeof(lit) - 1)
-
 static void on_signal(int sig)
 {
+	const char *first = say_first, *later = say_later;
 	int saved = errno;
 
 	if (signals_seen == 0) {
 		ws_http_interrupt(sig);
-		if (erase_live_line)
-			SAY("\r\033[K");
-		SAY("rolling back...\n");
+		if (erase_live_line && first)
+			say("\r\033[K");
+		if (first)
+			say(first);
+	} else if (!first) {
+		signal(sig, SIG_DFL);
+		raise(sig);
 	} else if (signals_seen == 1) {
-		SAY("still rolling back; wait for it, or Ctrl-\\ to quit at once and leave "
-		    "objects behind\n");
+		say(later);
 	}
 	if (signals_seen < 2)
 		signals_seen++;
 	errno = saved;
+}
+
+void session_changes_begin(enum session_changes how)
+{
+	if (how == SESSION_STOPS) {
+		say_later = "still stopping; wait for it, or Ctrl-\\ to quit at once\n";
+		say_first = "stopping: what is not deleted yet will be listed...\n";
+	} else {
+		say_later = "still rolling back; wait for it, or Ctrl-\\ to quit at once and leave "
+			    "objects behind\n";
+		say_first = "rolling back...\n";
+	}
 }
 
 static void catch_signals(void)

@@ -48,6 +48,16 @@ static int fill(FILE *f, ws_file_writer write, void *ctx, ws_err *err)
 	return rc;
 }
 
+/* The process's umask (read by setting and restoring it: the programs
+ * that write files are single-threaded). */
+static mode_t current_umask(void)
+{
+	mode_t m = umask(022);
+
+	umask(m);
+	return m;
+}
+
 int ws_file_replace(const char *path, mode_t mode, ws_file_writer write, void *ctx, ws_err *err)
 {
 	char tmp[PATH_MAX];
@@ -60,7 +70,7 @@ int ws_file_replace(const char *path, mode_t mode, ws_file_writer write, void *c
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return ws_fail(err, WS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-	if (fchmod(fd, mode) != 0 || !(f = fdopen(fd, "w"))) {
+	if (fchmod(fd, mode & ~current_umask()) != 0 || !(f = fdopen(fd, "w"))) {
 		e = errno;
 		close(fd);
 		unlink(tmp);

@@ -12,7 +12,8 @@
 /* Writes the new contents to f: 0, or -1 with err set. */
 typedef int (*ws_file_writer)(FILE *f, void *ctx, ws_err *err);
 
-/* Write a temporary file in path's directory with write(), give it mode,
+/* Write a temporary file in path's directory with write(), give it mode
+ * less the umask (as open(2) would),
  * fsync it, rename it over path and fsync the directory. 0, or -1 with err
  * ("cannot write '<path>': <reason>"); then path is unchanged, the temporary
  * file removed and no descriptor left open. */

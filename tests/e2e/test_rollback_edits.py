@@ -10,6 +10,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,70 @@ def test_more_signals_do_not_stop_the_rollback(c, clean_faults):
     assert lines[0] == "rolling back...", r.stderr
     assert len([l for l in lines if l.startswith("still rolling back; ")]) == 1, r.stderr
     assert snapshot(c) == before
+
+
+def wait_until(pred, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.emulator_only
+def test_signal_in_a_read_only_command_just_stops(c, clean_faults):
+    """list changes nothing: Ctrl-C stops it without claiming a rollback (it
+    said "rolling back..." before), and a second Ctrl-C is not held off."""
+    c.latency("apiserver", 5000)
+    try:
+        for signals in (1, 2):
+            c._control("apiserver", "POST", "concurrency", {"pattern": "^GET .*/configmaps"})
+            p = subprocess.Popen([KUBECTL, "workspace", "list"], env=c.environ(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                # its read of the records is held by the latency
+                assert wait_until(lambda: c._control("apiserver", "GET", "concurrency")["max"])
+                for _ in range(signals):
+                    p.send_signal(signal.SIGINT)
+                out, err = p.communicate(timeout=4)  # sooner than the latency
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            assert p.returncode in ((130,) if signals == 1 else (130, -signal.SIGINT)), \
+                (signals, p.returncode, err)
+            assert "rolling back" not in err and "still" not in err, err
+    finally:
+        c.latency("apiserver", 0)
+
+
+@pytest.mark.emulator_only
+def test_signal_during_delete_says_it_stops(c, clean_faults):
+    """delete goes forward, it does not roll back: Ctrl-C says it stops, and
+    the one line names what is left; delete again finishes."""
+    wid = "ws-stopped-delete-001"
+    ws(c, "create", "Stopped Delete", "--owner", "alice@company.com", "--yes")
+    # the namespace's deletion is slow: the signal comes while it is in flight
+    c.fault("apiserver", method="DELETE", path=r"^/api/v1/namespaces/flyte-%s$" % wid,
+            delay_ms=3000)
+    c._control("apiserver", "POST", "concurrency",
+               {"pattern": "^DELETE /api/v1/namespaces/flyte-%s" % wid})
+    p = subprocess.Popen([KUBECTL, "workspace", "delete", wid, "--yes"], env=c.environ(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: c._control("apiserver", "GET", "concurrency")["max"], 30)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 130, (p.returncode, out, err)
+    lines = err.splitlines()
+    assert lines[0] == "stopping: what is not deleted yet will be listed...", err
+    assert "rolling back" not in err
+    r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    assert "was not fully deleted; left: " in one_line_error(r), err
+    ws(c, "delete", wid, "--yes")
+    assert absent(c, "/api/v1/namespaces/flyte-" + wid)

@@ -58,6 +58,7 @@ static void test_replace(void **state)
 {
 	char path[64];
 	struct stat st;
+	mode_t old = umask(022);
 	ws_err err;
 
 	(void)state;
@@ -71,6 +72,24 @@ static void test_replace(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	assert_int_equal(count_entries(dir), 1);
+	unlink(path);
+	umask(old);
+}
+
+/* The umask applies, as to open(2): 0644 under 077 is 0600. */
+static void test_umask_applies(void **state)
+{
+	char path[64];
+	struct stat st;
+	mode_t old = umask(077);
+	ws_err err;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/config.yaml", dir);
+	assert_int_equal(ws_file_replace(path, 0644, write_text, "x\n", &err), 0);
+	umask(old);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	unlink(path);
 }
 
@@ -107,6 +126,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replace),
+		cmocka_unit_test(test_umask_applies),
 		cmocka_unit_test(test_failures_leave_nothing),
 	};
 	int rc;
