@@ -193,6 +193,29 @@ def read_until(p, seen, prefix):
             return
 
 
+def interrupted(c, args, steps, timeout=60):
+    """Run `kubectl workspace ARGS`; each step is a prefix to read the
+    progress up to (read_until), a callable to wait on, or a signal to send.
+    Returns the CompletedProcess, its stdout holding every line read."""
+    p = subprocess.Popen([KUBECTL, "workspace"] + list(args), env=c.environ(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    try:
+        for step in steps:
+            if isinstance(step, str):
+                read_until(p, seen, step)
+            elif isinstance(step, signal.Signals):
+                p.send_signal(step)
+            else:
+                assert step(), "not reached: %s" % step
+        out, err = p.communicate(timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return subprocess.CompletedProcess(p.args, p.returncode, "".join(seen) + out, err)
+
+
 @pytest.mark.emulator_only
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
                          ids=["SIGINT", "SIGTERM"])
@@ -204,23 +227,14 @@ def test_signal_during_create_undoes_everything(c, clean_faults, sig, code):
                                          "metadata": {"name": SYS}})
     before = snapshot(c)
     c.latency("apiserver", 300)
-    p = subprocess.Popen([KUBECTL, "workspace", "create", name, "--owner", "alice@company.com",
-                          "--member", "bob=viewer", "--service", "flyte", "--yes"],
-                         env=c.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
     try:
-        seen = []
         # once the namespace exists, the objects in it go out together: the
         # signal comes with requests in flight
-        read_until(p, seen, "namespace/flyte-%s created" % wid)
-        p.send_signal(sig)
-        out, err = p.communicate(timeout=120)
+        r = interrupted(c, ["create", name, "--owner", "alice@company.com", "--member",
+                            "bob=viewer", "--service", "flyte", "--yes"],
+                        ["namespace/flyte-%s created" % wid, sig], timeout=120)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
         c.latency("apiserver", 0)
-    r = subprocess.CompletedProcess(p.args, p.returncode, "".join(seen) + out, err)
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
     line = one_line_error(r)
     assert "interrupted" in line and "everything this run did was undone" in line, line
@@ -240,24 +254,14 @@ def test_more_signals_do_not_stop_the_rollback(c, clean_faults):
     # the rollback's last step (the record's removal) is slow: the later
     # signals surely arrive while it runs
     c.fault("apiserver", method="DELETE", path=r"/configmaps/%s$" % wid, delay_ms=2000)
-    p = subprocess.Popen([KUBECTL, "workspace", "create", "Impatient", "--owner",
-                          "alice@company.com", "--member", "bob=viewer", "--yes"],
-                         env=c.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
     try:
-        seen = []
-        read_until(p, seen, "namespace/flyte-%s created" % wid)
-        p.send_signal(signal.SIGINT)
-        read_until(p, seen, "namespace/flyte-%s undone" % wid)  # the rollback runs
-        p.send_signal(signal.SIGINT)
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
+        # the rollback runs when the later signals come
+        r = interrupted(c, ["create", "Impatient", "--owner", "alice@company.com", "--member",
+                            "bob=viewer", "--yes"],
+                        ["namespace/flyte-%s created" % wid, signal.SIGINT,
+                         "namespace/flyte-%s undone" % wid, signal.SIGINT, signal.SIGINT])
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
         c.latency("apiserver", 0)
-    r = subprocess.CompletedProcess(p.args, p.returncode, "".join(seen) + out, err)
     assert r.returncode == 130, (r.returncode, r.stdout, r.stderr)
     line = one_line_error(r)
     assert "interrupted" in line and "everything this run did was undone" in line, line
@@ -268,13 +272,17 @@ def test_more_signals_do_not_stop_the_rollback(c, clean_faults):
     assert snapshot(c) == before
 
 
-def wait_until(pred, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+def held(c, timeout=30):
+    """A step for interrupted(): wait until a request matching the pattern
+    given to the emulator's concurrency probe is being held."""
+    def wait():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if c._control("apiserver", "GET", "concurrency")["max"]:
+                return True
+            time.sleep(0.05)
+        return False
+    return wait
 
 
 @pytest.mark.emulator_only
@@ -285,20 +293,11 @@ def test_signal_in_a_read_only_command_just_stops(c, clean_faults):
     try:
         for signals in (1, 2):
             c._control("apiserver", "POST", "concurrency", {"pattern": "^GET .*/configmaps"})
-            p = subprocess.Popen([KUBECTL, "workspace", "list"], env=c.environ(),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            try:
-                # its read of the records is held by the latency
-                assert wait_until(lambda: c._control("apiserver", "GET", "concurrency")["max"])
-                for _ in range(signals):
-                    p.send_signal(signal.SIGINT)
-                out, err = p.communicate(timeout=4)  # sooner than the latency
-            finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-            assert p.returncode in ((130,) if signals == 1 else (130, -signal.SIGINT)), \
-                (signals, p.returncode, err)
+            # its read of the records is held by the latency; done sooner than it
+            r = interrupted(c, ["list"], [held(c)] + [signal.SIGINT] * signals, timeout=4)
+            err = r.stderr
+            assert r.returncode in ((130,) if signals == 1 else (130, -signal.SIGINT)), \
+                (signals, r.returncode, err)
             assert "rolling back" not in err and "still" not in err, err
     finally:
         c.latency("apiserver", 0)
@@ -315,21 +314,12 @@ def test_signal_during_delete_says_it_stops(c, clean_faults):
             delay_ms=3000)
     c._control("apiserver", "POST", "concurrency",
                {"pattern": "^DELETE /api/v1/namespaces/flyte-%s" % wid})
-    p = subprocess.Popen([KUBECTL, "workspace", "delete", wid, "--yes"], env=c.environ(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_until(lambda: c._control("apiserver", "GET", "concurrency")["max"], 30)
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 130, (p.returncode, out, err)
+    r = interrupted(c, ["delete", wid, "--yes"], [held(c), signal.SIGINT])
+    err = r.stderr
+    assert r.returncode == 130, (r.returncode, r.stdout, err)
     lines = err.splitlines()
     assert lines[0] == "stopping: what is not deleted yet will be listed...", err
     assert "rolling back" not in err
-    r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
     assert "was not fully deleted; left: " in one_line_error(r), err
     ws(c, "delete", wid, "--yes")
     assert absent(c, "/api/v1/namespaces/flyte-" + wid)
