@@ -292,25 +292,29 @@ def test_pod_label_change_through_status_refused(c, installed):
     assert got["status"]["message"] == "running"
 
 
+def grant(c, user, role, resources, verbs):
+    """A Role in NS with these verbs on these core resources, bound to user
+    (binding "<user>-<role>"): RBAC allows it, so a refusal is the webhook's."""
+    rbac = "rbac.authorization.k8s.io"
+    items = [{"apiVersion": rbac + "/v1", "kind": "Role",
+              "metadata": {"name": role, "namespace": NS},
+              "rules": [{"apiGroups": [""], "resources": resources, "verbs": verbs}]},
+             {"apiVersion": rbac + "/v1", "kind": "RoleBinding",
+              "metadata": {"name": "%s-%s" % (user, role), "namespace": NS},
+              "roleRef": {"apiGroup": rbac, "kind": "Role", "name": role},
+              "subjects": [{"apiGroup": rbac, "kind": "User", "name": user}]}]
+    c.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                    "items": items}))
+
+
 def test_quota_status_hard_and_labels_guarded(c, installed):
     """resourcequotas/status: quota admission enforces status.hard; a user
     whom RBAC lets write it may update status.used, not raise status.hard or
     move a tenant label."""
     if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
         c.kubectl("create", "namespace", NS)
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {"name": "quota-status-writer", "namespace": NS},
-            "rules": [{"apiGroups": [""], "resources": ["resourcequotas",
-                                                        "resourcequotas/status"],
-                       "verbs": ["get", "list", "patch", "update"]}]}
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": {"name": "carol-quota-status", "namespace": NS},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                           "name": "quota-status-writer"},
-               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
-                             "name": "carol"}]}
-    c.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                    "items": [role, binding]}))
+    grant(c, "carol", "quota-status-writer", ["resourcequotas", "resourcequotas/status"],
+          ["get", "list", "patch", "update"])
     c.kubectl("create", "quota", "tier", "--hard=pods=10", "-n", NS)
     c.kubectl("label", "quota", "tier", "-n", NS, "workspace-id=" + ID)
 
@@ -361,18 +365,8 @@ def test_quota_change_by_non_manager_refused(c, installed):
     if c.kubectl("get", "namespace", NS, check=False).returncode != 0:
         c.kubectl("create", "namespace", NS)
     # RBAC lets bob manage quotas here: the refusal must come from the webhook
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {"name": "quota-editor", "namespace": NS},
-            "rules": [{"apiGroups": [""], "resources": ["resourcequotas"],
-                       "verbs": ["get", "list", "create", "update", "patch", "delete"]}]}
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": {"name": "bob-quota-editor", "namespace": NS},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                           "name": "quota-editor"},
-               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
-                             "name": "bob"}]}
-    c.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                    "items": [role, binding]}))
+    grant(c, "bob", "quota-editor", ["resourcequotas"],
+          ["get", "list", "create", "update", "patch", "delete"])
     r = c.kubectl("--as", "bob", "create", "quota", "extra", "--hard=pods=1000", "-n", NS,
                   check=False)
     assert r.returncode != 0
