@@ -25,7 +25,7 @@ WERROR  ?= 1
 CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 WARN_CC := $(if $(CC_IS_CLANG),,-Wno-format-truncation)
 # clang 14 writes DWARF 5 by default, which valgrind 3.19 (Debian 12) cannot read.
-DEBUG_CC := $(if $(CC_IS_CLANG),-gdwarf-4)
+DEBUG_CC := $(if $(CC_IS_CLANG),-fdebug-default-version=4)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -69,7 +69,8 @@ all: $(PROGRAMS)
 
 help:
 	@echo "make deps     install the Debian packages the build, tests and demo need"
-	@echo "make          build bin/kubectl-workspace (and the webhook and certs tools)"
+	@echo "make          build bin/kubectl-workspace (and the webhook and certs tools;"
+	@echo "               with BUILD=dir, in dir/bin)"
 	@echo "make test     build and run every test (unit, under ASan+UBSan, with clang, e2e)"
 	@echo "               WERROR=0 builds without -Werror (default 1: warnings are errors)"
 	@echo "make demo     run the seed example"
@@ -115,23 +116,21 @@ $(BIN)/workspace-certs: $(call obj,$(CERTS_SRC)) $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-# Unit tests that inject allocation failures (tests/unit/fail_alloc.h) or
-# fake the API servers (tests/unit/fake_cluster.h) link with --wrap.
+# Unit tests that inject allocation failures (tests/unit/fail_alloc.h,
+# test_oom, test_xalloc) or fake the API servers (tests/unit/fake_cluster.h)
+# link with --wrap, in those test binaries only.
 UNIT_WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 UNIT_WRAP_FAKE  := $(foreach f,ws_k8s_run ws_k8s_get ws_k8s_create ws_k8s_update ws_k8s_patch \
 		   ws_k8s_delete ws_k8s_list ws_flyte_call ws_flyte_get_project \
 		   ws_flyte_set_project_state ws_flyte_domains ws_flyte_req ws_http_perform,-Wl,--wrap=$(f))
 $(BUILD)/tests/test_undo: LDFLAGS_ALL += $(UNIT_WRAP_ALLOC)
 $(BUILD)/tests/test_provision: LDFLAGS_ALL += $(UNIT_WRAP_ALLOC) $(UNIT_WRAP_FAKE)
+$(BUILD)/tests/test_oom: LDFLAGS_ALL += -Wl,--wrap=strdup,--wrap=realloc
+$(BUILD)/tests/test_xalloc: LDFLAGS_ALL += -Wl,--wrap=malloc
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
-
-# test_oom and test_xalloc make allocations fail on demand: wrapped in
-# those test binaries only.
-$(BUILD)/tests/test_oom: LDFLAGS_ALL += -Wl,--wrap=strdup,--wrap=realloc
-$(BUILD)/tests/test_xalloc: LDFLAGS_ALL += -Wl,--wrap=malloc
 
 unit: $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)

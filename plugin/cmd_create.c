@@ -408,7 +408,8 @@ int cmd_create(int argc, char **argv, struct cli *cli)
 			goto out_plan;
 		}
 		sess.prov.record_only = ctl;
-		session_changes_begin(SESSION_ROLLS_BACK);
+		if (!ctl) /* with a controller, this run only writes the record */
+			session_changes_begin(SESSION_ROLLS_BACK);
 	}
 	if (ws_create(&sess.prov, &record, &existed, &err)) {
 		rc = cli_err(1, &err);

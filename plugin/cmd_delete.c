@@ -141,10 +141,10 @@ int cmd_delete(int argc, char **argv, struct cli *cli)
 			printf("workspace/%s deleted\n", pos.items[0]);
 		goto out_record;
 	}
-	/* The record is deleted last; the controller's finalizer would hold it
-	 * until a controller runs, but what it guards is done by now. */
 	if (!s.prov.dry_run)
 		session_changes_begin(SESSION_STOPS);
+	/* The record is deleted last; the controller's finalizer would hold it
+	 * until a controller runs, but what it guards is done by now. */
 	if (ws_destroy(&s.prov, pos.items[0], &err) ||
 	    (!s.prov.dry_run &&
 	     ws_finalizer_set(&s.k8s, s.platform.system_namespace, pos.items[0], 0, &err))) {

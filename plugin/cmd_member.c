@@ -113,14 +113,14 @@ static int run_edit(struct cli *cli, const char *id, struct edit *e)
 	e->platform = &s.platform;
 	s.quiet_unchanged = 1;
 	ctl = use_controller(cli, &s, holder, sizeof(holder), &err);
-	if (ctl >= 0)
-		session_changes_begin(SESSION_ROLLS_BACK);
-	if (ctl < 0)
+	if (ctl < 0) {
 		rc = cli_err(EXIT_USAGE, &err);
-	else if (ctl)
+	} else if (ctl) {
 		rc = controller_edit(&s, id, holder, e, &r, &err) ? cli_err(1, &err) : 0;
-	else
+	} else {
+		session_changes_begin(SESSION_ROLLS_BACK);
 		rc = ws_change(&s.prov, id, apply_edit, e, &r, &err) ? cli_err(1, &err) : 0;
+	}
 	if (!rc) {
 		printf("workspace/%s record updated\n", id);
 		printf("workspace/%s matches its record\n", id);

@@ -74,7 +74,16 @@ static void warn(void *ctx, const char *msg)
  * (async-signal-safe). */
 static volatile sig_atomic_t signals_seen;
 static volatile sig_atomic_t erase_live_line; /* a progress line is drawn on the terminal */
-static const char *volatile say_first, *volatile say_later; /* NULL: read-only */
+/* what the first and later signals say: [0] a read-only command (nothing,
+ * and the second signal kills), then by enum session_changes + 1 */
+static const char *const says[][2] = {
+	{NULL, NULL},
+	{"rolling back...\n",
+	 "still rolling back; wait for it, or Ctrl-\\ to quit at once and leave objects behind\n"},
+	{"stopping: what is not deleted yet will be listed...\n",
+	 "still stopping; wait for it, or Ctrl-\\ to quit at once\n"},
+};
+static volatile sig_atomic_t changes; /* index into says */
 
 static void say(const char *msg)
 {
@@ -85,7 +94,7 @@ static void say(const char *msg)
 
 static void on_signal(int sig)
 {
-	const char *first = say_first, *later = say_later;
+	const char *first = says[changes][0], *later = says[changes][1];
 	int saved = errno;
 
 	if (signals_seen == 0) {
@@ -107,14 +116,7 @@ static void on_signal(int sig)
 
 void session_changes_begin(enum session_changes how)
 {
-	if (how == SESSION_STOPS) {
-		say_later = "still stopping; wait for it, or Ctrl-\\ to quit at once\n";
-		say_first = "stopping: what is not deleted yet will be listed...\n";
-	} else {
-		say_later = "still rolling back; wait for it, or Ctrl-\\ to quit at once and leave "
-			    "objects behind\n";
-		say_first = "rolling back...\n";
-	}
+	changes = (sig_atomic_t)how + 1;
 }
 
 static void catch_signals(void)

@@ -4,7 +4,6 @@
  * Every change is logged for undo, room reserved before it is made. */
 #include "prov_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,13 +75,18 @@ static void set_error(struct batch *b, size_t i, const char *verb, const ws_err 
 		      o->namespace ? " in namespace " : "", o->namespace ? o->namespace : "");
 }
 
-/* Report object i failed and set the error (first failure only). */
-static void fail_object(struct batch *b, size_t i, const char *verb, const ws_err *cause)
+static void report_object(struct batch *b, size_t i, enum ws_outcome o, const char *detail)
 {
 	char subject[320];
 
 	ws_prov_subject(b->objs[i]->kind, b->objs[i]->name, subject, sizeof(subject));
-	ws_prov_report(b->run->p, b->objs[i]->step, subject, WS_OUT_FAILED, cause->msg);
+	ws_prov_report(b->run->p, b->objs[i]->step, subject, o, detail);
+}
+
+/* Report object i failed and set the error (first failure only). */
+static void fail_object(struct batch *b, size_t i, const char *verb, const ws_err *cause)
+{
+	report_object(b, i, WS_OUT_FAILED, cause->msg);
 	set_error(b, i, verb, cause);
 }
 
@@ -90,14 +94,6 @@ static void fail_oom(struct batch *b)
 {
 	if (!b->failed++)
 		ws_fail(b->err, WS_E_INTERNAL, "out of memory");
-}
-
-static void report_object(struct batch *b, size_t i, enum ws_outcome o, const char *detail)
-{
-	char subject[320];
-
-	ws_prov_subject(b->objs[i]->kind, b->objs[i]->name, subject, sizeof(subject));
-	ws_prov_report(b->run->p, b->objs[i]->step, subject, o, detail);
 }
 
 /* Log a change of object i for undo; before (taken) is NULL for a creation.

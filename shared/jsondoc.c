@@ -26,7 +26,7 @@ typedef struct parser {
 	const unsigned char *s;
 	size_t len, off;
 	int depth, max_depth;
-	int strict;           /* refuse duplicate keys (and, in ws_json_doc_parse, trailing text) */
+	int strict;           /* refuse duplicate keys and trailing text (ws_json_doc_parse_with) */
 	size_t next_block;    /* 0: the arena may not grow (a cap was given) */
 	ws_json_doc *doc;
 	const char *oom;      /* set when an allocation failed */

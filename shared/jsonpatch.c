@@ -7,7 +7,6 @@
 #include "json.h"
 
 #define POINTER_MAX 1024
-/* A patch is part of a reply, which kube-apiserver caps far below this. */
 
 void ws_patch_init(ws_patch *p)
 {

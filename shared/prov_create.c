@@ -248,7 +248,7 @@ static int create_new(ws_prov *p, ws_record *r, const char *slug, char used[WS_S
 		ws_run_release(&run);
 		return -1;
 	}
-	snprintf(subject, sizeof(subject), "configmap/%s", r->workspace_id);
+	ws_prov_subject(&WS_KIND_CONFIGMAP, r->workspace_id, subject, sizeof(subject));
 	ws_prov_report(p, WS_STEP_RECORD, subject, WS_OUT_CREATED,
 		       p->dry_run ? "server dry run: the id is not reserved" : "workspace id allocated");
 	if (p->record_only && !p->dry_run) {

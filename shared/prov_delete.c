@@ -4,7 +4,6 @@
 #include "prov_internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -24,12 +23,6 @@ static int record_copy(const ws_record *in, ws_record *out, ws_err *err)
 	return rc;
 }
 
-static void left_add(char *left, size_t size, const char *subject, const char *why)
-{
-	ws_prov_append(left, size, "%s%s", left[0] ? ", " : "", subject);
-	ws_prov_append(left, size, " (%s)%s", why, "");
-}
-
 /* Delete the plan's namespaces and wait for each to be gone; -1 when one
  * could not be deleted (listed in left). */
 static int delete_namespaces(ws_prov *p, const ws_plan *plan, char *left, size_t size)
@@ -42,12 +35,12 @@ static int delete_namespaces(ws_prov *p, const ws_plan *plan, char *left, size_t
 		const char *ns = plan->namespaces.items[i];
 		ws_err e;
 
-		snprintf(subject, sizeof(subject), "namespace/%s", ns);
+		ws_prov_subject(&WS_KIND_NAMESPACE, ns, subject, sizeof(subject));
 		ws_prov_report(p, WS_STEP_NAMESPACE, subject, WS_OUT_START, NULL);
 		if (ws_k8s_delete(p->k8s, &WS_KIND_NAMESPACE, NULL, ns, p->dry_run, &e) &&
 		    !ws_err_is_http(&e, 404)) {
 			ws_prov_report(p, WS_STEP_NAMESPACE, subject, WS_OUT_FAILED, e.msg);
-			left_add(left, size, subject, e.msg);
+			ws_prov_left_behind(left, size, subject, e.msg);
 			rc = -1;
 			continue;
 		}
@@ -71,7 +64,7 @@ static int archive_project(ws_prov *p, const char *id, char *left, size_t size)
 	if (ws_flyte_get_project(p->flyte, id, &project, &e)) {
 		if (ws_err_is_http(&e, 404))
 			return 0;
-		left_add(left, size, subject, e.msg);
+		ws_prov_left_behind(left, size, subject, e.msg);
 		return -1;
 	}
 	state = ws_json_str(project, "state", NULL);
@@ -79,7 +72,7 @@ static int archive_project(ws_prov *p, const char *id, char *left, size_t size)
 		ws_prov_report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_ARCHIVED, NULL);
 	} else if (ws_flyte_set_project_state(p->flyte, project, "ARCHIVED", &e)) {
 		ws_prov_report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_FAILED, e.msg);
-		left_add(left, size, subject, e.msg);
+		ws_prov_left_behind(left, size, subject, e.msg);
 		rc = -1;
 	} else {
 		ws_prov_report(p, WS_STEP_FLYTE_PROJECT, subject, WS_OUT_ARCHIVED,
@@ -94,7 +87,7 @@ static int delete_record(ws_prov *p, const char *id, ws_err *err)
 {
 	char subject[WS_LONG_NAME_BUF + 32];
 
-	snprintf(subject, sizeof(subject), "configmap/%s", id);
+	ws_prov_subject(&WS_KIND_CONFIGMAP, id, subject, sizeof(subject));
 	if (ws_k8s_delete(p->k8s, &WS_KIND_CONFIGMAP, p->platform->system_namespace, id, p->dry_run,
 			  err) && !ws_err_is_http(err, 404)) {
 		ws_prov_report(p, WS_STEP_RECORD, subject, WS_OUT_FAILED, err->msg);

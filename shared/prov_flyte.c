@@ -62,6 +62,8 @@ static int flyte_fail(ws_err *err, const ws_plan *plan, const ws_plan_call *c, c
 	return ws_err_prefix(err, "step '%s': cannot %s flyte %s %s'%s'", ws_step_name(c->step), verb,
 			     c->what, c->step == WS_STEP_FLYTE_PROJECT ? "" : "of ", plan->workspace_id);
 }
+
+/* The Flyte resource type of a project settings call. */
 const char *ws_prov_resource_type(const char *what)
 {
 	if (strcmp(what, "workflow_execution_config") == 0)

@@ -25,8 +25,6 @@ void ws_run_release(ws_run *run);
 
 /* ---- helpers (provision.c) ---- */
 
-/* p->warn with a formatted line, when set. */
-void ws_prov_warn(ws_prov *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* p->progress, when set; a dry run's outcomes say "server dry run". */
 void ws_prov_report(ws_prov *p, enum ws_step step, const char *subject, enum ws_outcome o,
 		    const char *detail);
@@ -34,6 +32,9 @@ void ws_prov_report(ws_prov *p, enum ws_step step, const char *subject, enum ws_
 void ws_prov_subject(const ws_kind *k, const char *name, char *out, size_t size);
 /* Append fmt (two %s: a and b) to the NUL-terminated text in buf. */
 void ws_prov_append(char *buf, size_t size, const char *fmt, const char *a, const char *b);
+/* Add "subject (why)" to the NUL-terminated list in left, after ", " unless
+ * it is the first. */
+void ws_prov_left_behind(char *left, size_t size, const char *subject, const char *why);
 /* Poll (up to a minute, not past an interruption) until namespace ns is gone. */
 void ws_prov_wait_namespace_gone(ws_prov *p, const char *ns);
 /* Write the record's status at the end of a run; a failure is only warned about. */
@@ -57,12 +58,6 @@ int ws_prov_record_edit(ws_prov *p, const char *id,
 
 /* ---- undo (prov_undo.c) ---- */
 
-/* An object as it was, ready to be written back: server fields dropped,
- * resourceVersion set to current_rv (may be NULL). NULL when out of memory. */
-cJSON *ws_prov_restorable(const cJSON *before, const char *current_rv);
-/* Undo the run's log in reverse; 0 when all of it was undone, else -1 with
- * `left` listing what remains (left may list archived projects even on 0). */
-int ws_prov_undo_all(ws_run *run, char *left, size_t left_size);
 /* After a failure: undo, then add to err's message what was left or that
  * everything was undone. Not interruptible. 0 all undone, -1 something left. */
 int ws_prov_rollback(ws_run *run, ws_err *err);

@@ -357,5 +357,3 @@ int ws_platform_from_cluster(ws_k8s *k, const char *system_namespace, ws_platfor
 	cJSON_Delete(cm);
 	return 0;
 }
-
-/* The Flyte resource type of a project settings call. */

@@ -4,12 +4,13 @@
 #include "prov_internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
 
-cJSON *ws_prov_restorable(const cJSON *before, const char *current_rv)
+/* An object as it was, ready to be written back: server fields dropped,
+ * resourceVersion set to current_rv (may be NULL). NULL when out of memory. */
+static cJSON *ws_prov_restorable(const cJSON *before, const char *current_rv)
 {
 	static const char *const drop[] = {"uid", "creationTimestamp", "managedFields", "generation",
 					   "selfLink", "deletionTimestamp", NULL};
@@ -129,30 +130,19 @@ static int undo_project(ws_prov *p, const ws_undo_entry *u, char *left, size_t l
 		cJSON_Delete(project);
 	}
 	if (r) {
-		ws_prov_append(left, left_size, "%s%s", left[0] ? ", " : "", subject);
-		ws_prov_append(left, left_size, " (%s)%s",
-			       u->before ? "changed, not restored" : "registered, not archived", "");
+		ws_prov_left_behind(left, left_size, subject,
+				    u->before ? "changed, not restored" : "registered, not archived");
 		return -1;
 	}
 	ws_prov_report(p, WS_STEP_FLYTE_PROJECT, subject, u->before ? WS_OUT_UNDONE : WS_OUT_ARCHIVED,
 		       u->before ? NULL : "Flyte cannot delete projects");
 	if (!u->before)
-		ws_prov_append(left, left_size, "%s%s (archived: Flyte cannot delete projects)",
-			       left[0] ? ", " : "", subject);
+		ws_prov_left_behind(left, left_size, subject, "archived: Flyte cannot delete projects");
 	return 0;
 }
 
 /* Undo one entry; 0 done or nothing to do, -1 with `left` saying what remains.
  * rc is the result so far: a created record is kept when something is left. */
-/* Name subject in the list of what is left, with why (after prefix): -1. */
-static int left_behind(char *left, size_t left_size, const char *subject, const char *prefix,
-		       const ws_err *why)
-{
-	ws_prov_append(left, left_size, "%s%s", left[0] ? ", " : "", subject);
-	ws_prov_append(left, left_size, " (%s%s)", prefix, why->msg);
-	return -1;
-}
-
 static int undo_one(ws_run *run, const ws_undo_entry *u, int rc, char *left, size_t left_size)
 {
 	ws_prov *p = run->p;
@@ -173,9 +163,8 @@ static int undo_one(ws_run *run, const ws_undo_entry *u, int rc, char *left, siz
 	/* When something could not be undone, the record stays (status Failed),
 	 * so that `delete ID` or a re-run can still find the rest. */
 	if (u->what == WS_UNDO_RECORD && !u->before && rc) {
-		ws_prov_append(left, left_size,
-			       "%s%s (kept: run 'kubectl workspace delete' to remove the rest)",
-			       left[0] ? ", " : "", subject);
+		ws_prov_left_behind(left, left_size, subject,
+				    "kept: run 'kubectl workspace delete' to remove the rest");
 		return 0;
 	}
 	/* Objects inside a namespace this run created go with the namespace. */
@@ -183,20 +172,28 @@ static int undo_one(ws_run *run, const ws_undo_entry *u, int rc, char *left, siz
 	    ws_undo_created_namespace(&run->undo, u->ns))
 		return 0;
 	if (u->what == WS_UNDO_RECORD && u->before) {
+		static const char prefix[] = "record still lists the change: ";
+		char why[sizeof(prefix) + WS_ERR_MSG_MAX];
+
 		if (restore_record(run, u, &e) == 0) {
 			ws_prov_report(p, u->step, subject, WS_OUT_UNDONE, NULL);
 			return 0;
 		}
-		return left_behind(left, left_size, subject, "record still lists the change: ", &e);
+		snprintf(why, sizeof(why), "%s%s", prefix, e.msg);
+		ws_prov_left_behind(left, left_size, subject, why);
+		return -1;
 	}
 	if (undo_object(p, u, &e) == 0) {
 		ws_prov_report(p, u->step, subject, WS_OUT_UNDONE, NULL);
 		return 0;
 	}
-	return left_behind(left, left_size, subject, "", &e);
+	ws_prov_left_behind(left, left_size, subject, e.msg);
+	return -1;
 }
 
-int ws_prov_undo_all(ws_run *run, char *left, size_t left_size)
+/* Undo the run's log in reverse; 0 when all of it was undone, else -1 with
+ * `left` listing what remains (left may list archived projects even on 0). */
+static int ws_prov_undo_all(ws_run *run, char *left, size_t left_size)
 {
 	size_t i;
 	int rc = 0;

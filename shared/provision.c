@@ -23,7 +23,8 @@ const char *ws_outcome_name(enum ws_outcome o)
 	return o <= WS_OUT_UNDONE ? outcome_names[o] : "unknown";
 }
 
-void ws_prov_warn(ws_prov *p, const char *fmt, ...)
+/* p->warn with a formatted line, when set. */
+static __attribute__((format(printf, 2, 3))) void ws_prov_warn(ws_prov *p, const char *fmt, ...)
 {
 	char msg[WS_ERR_MSG_MAX + 256];
 	va_list ap;
@@ -58,6 +59,13 @@ void ws_prov_append(char *buf, size_t size, const char *fmt, const char *a, cons
 	size_t n = strlen(buf);
 
 	snprintf(buf + n, size - n, fmt, a, b);
+}
+
+void ws_prov_left_behind(char *left, size_t size, const char *subject, const char *why)
+{
+	size_t n = strlen(left);
+
+	snprintf(left + n, size - n, "%s%s (%s)", n ? ", " : "", subject, why);
 }
 
 void ws_prov_wait_namespace_gone(ws_prov *p, const char *ns)

@@ -250,14 +250,3 @@ void wh_log(const char *level, const char *fmt, ...)
 		emit(&b);
 	ws_buf_release(&b);
 }
-
-int wh_log_due(atomic_long *last, long period)
-{
-	struct timespec now;
-	long then;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	then = atomic_load_explicit(last, memory_order_relaxed);
-	return now.tv_sec - then >= period &&
-	       atomic_compare_exchange_strong(last, &then, (long)now.tv_sec);
-}

@@ -13,8 +13,6 @@
 #ifndef WH_LOG_H
 #define WH_LOG_H
 
-#include <stdatomic.h>
-
 #include "admission.h"
 #include "rules.h"
 
@@ -38,11 +36,6 @@ void wh_log_stop(void);
 
 /* {"time","level","msg"} with msg printf-formatted; level "info", "warn", "error". */
 void wh_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* For a line written at most every `period` seconds (a flood would
- * otherwise write one per event): 1 when it is due, and then *last (the
- * caller's, initially -period) records now; from any thread. */
-int wh_log_due(atomic_long *last, long period);
 
 /* Like wh_log at level "error", for a process about to die: writes what is
  * queued, then this line, at once (not through the writer thread). */

@@ -114,6 +114,7 @@ static void drain(wh_server *srv, const sigset_t *sigs, unsigned int timeout)
 int main(int argc, char **argv)
 {
 	const struct timespec second = {1, 0};
+	char note[400];
 	wh_server *srv;
 	wh_config cfg;
 	sigset_t sigs;
@@ -137,34 +138,16 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	wh_log_start();
 
-	{
-		char note[400];
-
-		if (wh_server_check_libraries(note, sizeof(note), &err)) {
-			wh_log("error", "cannot start: %s", err.msg);
-			wh_log_stop();
-			wh_config_release(&cfg);
-			return 1;
-		}
-		if (note[0])
-			wh_log("warn", "%s", note);
-	}
-	if (wh_tls_init(cfg.cert_file, cfg.key_file, cfg.priorities, &err)) {
-		wh_log("error", "cannot start: %s", err.msg);
-		wh_log_stop();
-		wh_tls_shutdown();
-		wh_config_release(&cfg);
-		return 1;
-	}
+	if (wh_server_check_libraries(note, sizeof(note), &err))
+		goto cannot_start;
+	if (note[0])
+		wh_log("warn", "%s", note);
+	if (wh_tls_init(cfg.cert_file, cfg.key_file, cfg.priorities, &err))
+		goto cannot_start;
 	wh_metrics_cert_expiry(wh_tls_not_after());
 	srv = wh_server_start(&cfg, &err);
-	if (!srv) {
-		wh_log("error", "cannot start: %s", err.msg);
-		wh_log_stop();
-		wh_tls_shutdown();
-		wh_config_release(&cfg);
-		return 1;
-	}
+	if (!srv)
+		goto cannot_start;
 	wh_log("info",
 	       "listening on port %u (%u threads, namespace template '%s', flyte endpoint '%s', "
 	       "certificate expires at %lld)",
@@ -187,4 +170,11 @@ int main(int argc, char **argv)
 	wh_log("info", "stopped");
 	wh_log_stop();
 	return 0;
+
+cannot_start:
+	wh_log("error", "cannot start: %s", err.msg);
+	wh_log_stop();
+	wh_tls_shutdown(); /* safe before wh_tls_init */
+	wh_config_release(&cfg);
+	return 1;
 }

@@ -182,12 +182,13 @@ static void pod_update(const cJSON *labels, const cJSON *old_labels, const pod_c
 	if (*sub)
 		snprintf(via, sizeof(via), ", also not through pods/%.30s", sub);
 	for (i = 0; i < 3; i++) {
-		const char *v, *was = wh_map_str(old_labels, keys[i]);
+		const char *v, *was;
 
 		if (i < 2) {
 			v = wh_keep_label(d, labels, old_labels, keys[i], "pod", pc->pod, via);
 		} else { /* project: may be removed; left alone when unchanged */
 			v = wh_map_str(labels, keys[i]);
+			was = wh_map_str(old_labels, keys[i]);
 			if (v && was && strcmp(v, was) == 0)
 				continue;
 		}

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "admission.h"
 #include "budget.h"
@@ -74,7 +73,6 @@ struct req {
 	int keep_alive;     /* HTTP/1.1 without a Connection header: the connection stays open */
 	int complete;       /* the whole request is in: the reply is not an early one */
 	size_t held;        /* bytes held in the review budget (budget.h) */
-	unsigned retry_after; /* with a 429: seconds */
 };
 
 /* One connection. Its buffers are reused by its requests (HTTP/1.1 answers
@@ -90,8 +88,9 @@ struct conn {
 	wh_tlsio io;
 };
 
-/* A typical review (1-4 KiB) and its reply fit: an idle connection keeps at
- * most 2 * KEEP_MAX (1,024 connections: 16 MiB). */
+/* A typical review (1-4 KiB), its reply and its log line fit: an idle
+ * connection keeps at most 3 * KEEP_MAX (body, reply, log; 1,024
+ * connections: 24 MiB). */
 #define KEEP_MAX ((size_t)8 << 10)
 
 static long elapsed_us(const struct timespec *since)
@@ -133,7 +132,7 @@ static enum MHD_Result reply(wh_server *s, struct MHD_Connection *con, struct co
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	if (c->req.retry_after)
+	if (code == 429) /* the review budget frees within a second */
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	if (draining)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -179,25 +178,9 @@ static enum MHD_Result reply_status(wh_server *s, struct MHD_Connection *con, st
 	wh_log_refused(&c->log, c->req.method, c->req.url, code, reason, message, remote);
 	wh_metrics_http_error(code);
 	ws_buf_reset(&c->reply);
-	if (ws_admission_encode_status(code, reason, message, c->req.retry_after, &c->reply, NULL))
+	if (ws_admission_encode_status(code, reason, message, code == 429 ? 1 : 0, &c->reply, NULL))
 		return MHD_NO;
 	return reply(s, con, c, (unsigned int)code, "application/json", allow);
-}
-
-/* Hold n more bytes of the review budget for this request; when they do not
- * fit, the request is to be answered 429 (-1). */
-static int hold(struct req *r, size_t n, const char *what)
-{
-	if (wh_budget_take(n) == 0) {
-		r->held += n;
-		return 0;
-	}
-	r->retry_after = 1;
-	snprintf(r->message, sizeof(r->message),
-		 "the webhook is holding its %zu MiB for reviews in flight (--max-review-memory); "
-		 "%s does not fit now: retry",
-		 wh_budget_cap() >> 20, what);
-	return -1;
 }
 
 static void refuse(struct req *r, int code, const char *reason, const char *allow,
@@ -215,6 +198,21 @@ static void refuse(struct req *r, int code, const char *reason, const char *allo
 	va_end(ap);
 }
 
+/* Hold n more bytes of the review budget for this request; when they do not
+ * fit, the request is refused with 429 (-1; r->message says why). */
+static int hold(struct req *r, size_t n, const char *what)
+{
+	if (wh_budget_take(n) == 0) {
+		r->held += n;
+		return 0;
+	}
+	refuse(r, 429, "TooManyRequests", NULL,
+	       "the webhook is holding its %zu MiB for reviews in flight (--max-review-memory); "
+	       "%s does not fit now: retry",
+	       wh_budget_cap() >> 20, what);
+	return -1;
+}
+
 static int is_json(const char *type)
 {
 	static const char want[] = "application/json";
@@ -224,25 +222,22 @@ static int is_json(const char *type)
 	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
-/* Counts the headers named cls[0] (case-insensitively) into cls[1]. */
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-				    const char *value)
+struct framing {
+	unsigned lengths, encodings; /* Content-Length and Transfer-Encoding headers */
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
 {
-	const char **want = cls;
+	struct framing *f = cls;
 
 	(void)kind;
 	(void)value;
-	if (strcasecmp(key, want[0]) == 0)
-		want[1]++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->lengths++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		f->encodings++;
 	return MHD_YES;
-}
-
-static unsigned headers_named(struct MHD_Connection *con, const char *name)
-{
-	const char *want[2] = {name, NULL};
-
-	MHD_get_connection_values(con, MHD_HEADER_KIND, count_header, want);
-	return (unsigned)(uintptr_t)want[1];
 }
 
 /* A body whose length two readers could read differently (RFC 9112 6.3):
@@ -250,11 +245,12 @@ static unsigned headers_named(struct MHD_Connection *con, const char *name)
  * before the body is read; the connection is closed after the reply. */
 static const char *ambiguous_framing(struct MHD_Connection *con)
 {
-	unsigned lengths = headers_named(con, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct framing f = {0, 0};
 
-	if (lengths > 1)
+	MHD_get_connection_values(con, MHD_HEADER_KIND, count_framing, &f);
+	if (f.lengths > 1)
 		return "the request has more than one Content-Length header";
-	if (lengths && headers_named(con, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+	if (f.lengths && f.encodings)
 		return "the request has both Content-Length and Transfer-Encoding headers";
 	return NULL;
 }
@@ -340,8 +336,8 @@ static enum MHD_Result absorb(struct conn *c, const char *data, size_t *size)
 
 	*size = 0;
 	/* a chunked body (no Content-Length) is held as it grows */
-	if (!r->status && c->body.len + n > r->held && hold(r, c->body.len + n - r->held, "its body"))
-		refuse(r, 429, "TooManyRequests", NULL, "%s", r->message);
+	if (!r->status && c->body.len + n > r->held)
+		hold(r, c->body.len + n - r->held, "its body"); /* 429 when it does not fit */
 	if (!r->status && ws_buf_add(&c->body, data, n, NULL) == 0)
 		return MHD_YES;
 	if (!r->status) {
@@ -476,6 +472,7 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
 	release_held(&c->req);
 	trim(&c->body);
 	trim(&c->reply);
+	trim(&c->log);
 	*req_cls = NULL;
 }
 
@@ -545,19 +542,25 @@ static int starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* A connection closed at accept by the per-client limit: counted, and
- * logged at most every 10 s (a flood would otherwise write a line per
- * connection). Over --max-connections they wait in the backlog instead. */
+/* A connection closed at accept by a limit: counted, and logged at most
+ * every 10 s (a flood would otherwise write a line per connection).
+ * libmicrohttpd says the same for both limits; over --max-connections most
+ * wait in the backlog instead (a worker at its share stops accepting). */
 static void connection_refused(void)
 {
 	static atomic_long last_log = -10;
 	static atomic_ulong logged;
 	unsigned long total = wh_metrics_connection_refused();
+	struct timespec now;
+	long then;
 
-	if (!wh_log_due(&last_log, 10))
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	then = atomic_load_explicit(&last_log, memory_order_relaxed);
+	if (now.tv_sec - then < 10 ||
+	    !atomic_compare_exchange_strong(&last_log, &then, (long)now.tv_sec))
 		return;
 	wh_log("warn",
-	       "refused %lu connections at accept since the last such line: "
+	       "refused %lu connections at accept since the last such line: --max-connections or "
 	       "--max-connections-per-client reached",
 	       total - atomic_exchange(&logged, total));
 }

@@ -65,7 +65,8 @@ static ssize_t sock_recv(wh_tlsio *t, void *buf, size_t len)
 	if (!t->read_timeout || got == 0)
 		return got;
 	if (!t->deadline) {
-		/* the first bytes of a request (or of the handshake) */
+		/* the first bytes of a later request on a kept connection (a new
+		 * connection's deadline runs from its accept: wh_tlsio_attach) */
 		if (got > 0)
 			t->deadline = now_ms() + (int64_t)t->read_timeout * 1000;
 		return got;

@@ -47,15 +47,19 @@
  * a client that connects and sends nothing, or trickles its ClientHello,
  * is closed then), until the request is answered. libmicrohttpd counts
  * its timeout from the accept until the handshake is done (it notes no
- * activity before), so the timeout set at attach stands until then. A read after the deadline fails (ETIMEDOUT), which
+ * activity before), so the timeout set at attach stands until then. A
+ * read after the deadline fails (ETIMEDOUT), which
  * makes libmicrohttpd close the connection. A client that stops sending
  * part-way is not read at all, so while a request is incomplete (a read
  * found nothing more), libmicrohttpd's timeout for the connection is set
  * to the time left (whole seconds, rounded up), and restored to the idle
  * timeout once the request is answered. A connection idle between
  * requests has no deadline: only the idle timeout applies. Costs: one
- * coarse clock read per request (when its first bytes arrive); the
- * timeout is only changed for requests that do not arrive in one read.
+ * coarse clock read per request on a kept connection (when its first
+ * bytes arrive), one per read until a new connection's first request is
+ * answered; the timeout is changed twice per new connection (at attach
+ * and after its first reply) and otherwise only for requests that do not
+ * arrive in one read.
  *
  * One per connection, used by the connection's thread only. Sockets are
  * non-blocking (libmicrohttpd's), so nothing here blocks.

@@ -100,6 +100,19 @@ static size_t count(const ws_kind *k)
 	return n;
 }
 
+/* The stored object of kind plural named name (NULL: the first of that
+ * kind), or NULL. */
+static cJSON *find_kind(const char *plural, const char *name)
+{
+	cJSON *o;
+
+	cJSON_ArrayForEach(o, fake.objects)
+		if (strcmp(ws_json_str(o, "_plural", NULL), plural) == 0 &&
+		    (!name || strcmp(ws_json_str(o, "metadata", "name", NULL), name) == 0))
+			return o;
+	return NULL;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -144,6 +157,7 @@ static void test_failure_restores_updated_objects(void **state)
 	ws_record r;
 	ws_err err;
 	cJSON *role, *before;
+	char name[WS_LONG_NAME_BUF];
 
 	(void)state;
 	setup_cluster(0);
@@ -154,6 +168,8 @@ static void test_failure_restores_updated_objects(void **state)
 		if (strcmp(ws_json_str(role, "_plural", NULL), "roles") == 0)
 			break;
 	assert_non_null(role);
+	snprintf(name, sizeof(name), "%s", ws_json_str(role, "metadata", "name", NULL));
+	assert_true(cJSON_GetArraySize(ws_json_get(role, "rules", NULL)) > 0); /* a real change */
 	ws_json_set(role, "rules", cJSON_CreateArray());
 	before = cJSON_Duplicate(ws_json_get(role, "rules", NULL), 1);
 	fake_fail("list", NULL, NULL, 500); /* pruning comes after the updates */
@@ -165,6 +181,10 @@ static void test_failure_restores_updated_objects(void **state)
 		if (strcmp(ws_json_str(role, "_plural", NULL), "roles") == 0 &&
 		    cJSON_GetArraySize(ws_json_get(role, "rules", NULL)) == 0)
 			break;
+	assert_non_null(role);
+	assert_true(cJSON_Compare(before, ws_json_get(role, "rules", NULL), 1));
+	/* the role that was edited, not merely some role with no rules */
+	role = find_kind("roles", name);
 	assert_non_null(role);
 	assert_true(cJSON_Compare(before, ws_json_get(role, "rules", NULL), 1));
 	cJSON_Delete(before);
@@ -215,22 +235,11 @@ static void test_out_of_memory_never_hides_a_change(void **state)
 	ws_record_release(&r);
 }
 
-/* The role named name, else the first role in the store, or NULL. */
-static cJSON *find_role(const char *name)
-{
-	cJSON *o;
-
-	cJSON_ArrayForEach(o, fake.objects)
-		if (strcmp(ws_json_str(o, "_plural", NULL), "roles") == 0 &&
-		    (!name || strcmp(ws_json_str(o, "metadata", "name", NULL), name) == 0))
-			return o;
-	return NULL;
-}
-
 /* The same through the update paths and Flyte: a converged workspace whose
  * role and Flyte settings were changed by hand is converged again with
  * every allocation failing in turn (issue 12: unchecked calloc results
- * there). A failure must put the hand-made role back or name what was left.
+ * there). A failure must put the hand-made role back or name what was left;
+ * with nothing left, the Flyte project and settings are as they were.
  * (Success is not checked against the plan: ws_plan_build still builds a
  * partial object when cJSON runs out of memory.) */
 static void test_out_of_memory_in_updates_and_flyte(void **state)
@@ -238,43 +247,62 @@ static void test_out_of_memory_in_updates_and_flyte(void **state)
 	ws_record r;
 	ws_err err;
 	long n;
+	int clean_failures = 0;
 
 	(void)state;
 	make_record(&r, 1);
 	for (n = 1; n < SWEEP_MAX; n++) {
 		char role[WS_LONG_NAME_BUF];
-		cJSON *a;
+		cJSON *a, *attrs, *projects;
 		int rc, fired;
 
 		setup_cluster(1);
 		store_record(&r);
 		assert_int_equal(ws_converge(&prov, &r, &err), 0);
-		snprintf(role, sizeof(role), "%s", ws_json_str(find_role(NULL), "metadata", "name", NULL));
-		ws_json_set(find_role(role), "rules", cJSON_CreateArray());
-		cJSON_ArrayForEach(a, fake.attrs) /* settings that differ */
-			ws_json_set(a, "matching_attributes", cJSON_CreateObject());
+		snprintf(role, sizeof(role), "%s",
+			 ws_json_str(find_kind("roles", NULL), "metadata", "name", NULL));
+		ws_json_set(find_kind("roles", role), "rules", cJSON_CreateArray());
+		assert_true(cJSON_GetArraySize(fake.attrs) > 0);
+		cJSON_ArrayForEach(a, fake.attrs) { /* settings that differ */
+			cJSON *m = ws_json_get(a, "matching_attributes", NULL);
+			char key[64];
+
+			/* keep the key: fake_resource_type() files a PUT by it */
+			assert_non_null(m);
+			assert_non_null(m->child);
+			snprintf(key, sizeof(key), "%s", m->child->string);
+			cJSON_DeleteItemFromObjectCaseSensitive(m, key);
+			cJSON_AddObjectToObject(m, key);
+		}
+		attrs = cJSON_Duplicate(fake.attrs, 1);
+		projects = cJSON_Duplicate(fake.projects, 1);
 		fail_alloc_at(n);
 		rc = ws_converge(&prov, &r, &err);
 		fired = fail_alloc_stop();
 		if (rc && !strstr(err.msg, "left after rollback") &&
-		    cJSON_GetArraySize(ws_json_get(find_role(role), "rules", NULL)) != 0)
+		    cJSON_GetArraySize(ws_json_get(find_kind("roles", role), "rules", NULL)) != 0)
 			fail_msg("allocation %ld failed: '%s', but the role was not put back", n, err.msg);
+		if (rc && !strstr(err.msg, "left after rollback")) {
+			if (!cJSON_Compare(attrs, fake.attrs, 1))
+				fail_msg("allocation %ld failed: '%s', but the Flyte settings were not put back",
+					 n, err.msg);
+			if (!cJSON_Compare(projects, fake.projects, 1))
+				fail_msg("allocation %ld failed: '%s', but the Flyte project was not put back",
+					 n, err.msg);
+			clean_failures++;
+		}
+		if (!fired) { /* no allocation failed: the hand edits are changes it makes */
+			assert_int_equal(rc, 0);
+			assert_false(cJSON_Compare(attrs, fake.attrs, 1));
+		}
+		cJSON_Delete(attrs);
+		cJSON_Delete(projects);
 		if (!fired)
 			break;
 	}
 	assert_true(n > 1 && n < SWEEP_MAX);
+	assert_true(clean_failures > 0); /* the Flyte checks above ran */
 	ws_record_release(&r);
-}
-
-/* The first stored object of kind k (its plural), or NULL. */
-static cJSON *find_kind(const char *plural)
-{
-	cJSON *o;
-
-	cJSON_ArrayForEach(o, fake.objects)
-		if (strcmp(ws_json_str(o, "_plural", NULL), plural) == 0)
-			return o;
-	return NULL;
 }
 
 /* A server dry run reports what it would do and leaves the cluster as it was. */
@@ -283,15 +311,22 @@ static void test_dry_run_changes_nothing(void **state)
 	ws_record r;
 	ws_err err;
 	size_t n;
+	long rv;
+	cJSON *before;
 
 	(void)state;
 	setup_cluster(0);
 	make_record(&r, 0);
 	store_record(&r);
 	n = (size_t)cJSON_GetArraySize(fake.objects);
+	rv = fake.rv; /* fake_store bumps it on every write that persists */
+	before = cJSON_Duplicate(fake.objects, 1);
 	prov.dry_run = 1;
 	assert_int_equal(ws_converge(&prov, &r, &err), 0);
 	assert_int_equal((size_t)cJSON_GetArraySize(fake.objects), n);
+	assert_int_equal(fake.rv, rv);
+	assert_true(cJSON_Compare(before, fake.objects, 1));
+	cJSON_Delete(before);
 	assert_true(outcomes[WS_OUT_CREATED] > 0);
 	ws_record_release(&r);
 }
@@ -310,7 +345,7 @@ static void test_binding_replaced_and_restored(void **state)
 	make_record(&r, 0);
 	store_record(&r);
 	assert_int_equal(ws_converge(&prov, &r, &err), 0);
-	b = find_kind("rolebindings");
+	b = find_kind("rolebindings", NULL);
 	snprintf(name, sizeof(name), "%s", ws_json_str(b, "metadata", "name", NULL));
 	ws_json_set_str(ws_json_get(b, "roleRef", NULL), "name", "hand-made");
 	fake_fail("list", NULL, NULL, 500); /* pruning comes after */
@@ -346,7 +381,8 @@ static void test_diff(void **state)
 	ws_drift *items;
 	size_t n, ndrift;
 	cJSON *role, *extra, *quota;
-	char subject[320];
+	char subject[320], changed[320];
+	const ws_drift *d;
 
 	(void)state;
 	setup_cluster(0);
@@ -356,20 +392,25 @@ static void test_diff(void **state)
 	assert_int_equal(ws_diff(&prov, &r, &items, &n, &ndrift, &err), 0);
 	assert_int_equal(ndrift, 0);
 	free(items);
-	role = find_kind("roles");
+	role = find_kind("roles", NULL);
+	assert_non_null(role);
+	snprintf(changed, sizeof(changed), "role/%s", ws_json_str(role, "metadata", "name", NULL));
 	extra = cJSON_Duplicate(role, 1);
 	ws_json_set_str(ws_json_obj(extra, "metadata"), "name", "ws-team-001-stale");
 	cJSON_DeleteItemFromObject(extra, "_plural");
 	fake_put(&WS_KIND_ROLE, extra);
 	cJSON_Delete(extra);
 	ws_json_set(role, "rules", cJSON_CreateArray());
-	quota = find_kind("resourcequotas");
+	quota = find_kind("resourcequotas", NULL);
 	snprintf(subject, sizeof(subject), "resourcequota/%s", ws_json_str(quota, "metadata", "name", NULL));
 	fake_remove(quota);
 	assert_int_equal(ws_diff(&prov, &r, &items, &n, &ndrift, &err), 0);
 	assert_int_equal(ndrift, 3);
 	assert_int_equal(drift_of(items, n, "role/ws-team-001-stale")->state, WS_DRIFT_EXTRA);
 	assert_int_equal(drift_of(items, n, subject)->state, WS_DRIFT_MISSING);
+	d = drift_of(items, n, changed);
+	assert_non_null(d);
+	assert_int_equal(d->state, WS_DRIFT_DIFFERS);
 	free(items);
 	ws_record_release(&r);
 }

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from whlib import WEBHOOK, base_args, raw_tls, run_certs, tls_context, wait_for
+from whlib import WEBHOOK, base_args, run_certs, serial_of, tls_context, wait_for
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
@@ -75,12 +75,6 @@ def pki(tmp_path):
 
 def own_key(pki):
     return serialization.load_pem_private_key((pki / "tls.key").read_bytes(), None)
-
-
-def serial_of(port, ca_file, ctx=None):
-    with raw_tls(port, ctx or tls_context(ca_file)) as s:
-        der = s.getpeercert(binary_form=True)
-    return x509.load_der_x509_certificate(der).serial_number
 
 
 def reloads(w, result):

@@ -126,8 +126,9 @@ def test_base_holds_out_against_a_flood():
     (rule,) = pol["ingress"]
     assert rule["ports"] == [{"port": 8443, "protocol": "TCP"}]
     blocks = [f["ipBlock"] for f in rule["from"] if "ipBlock" in f]
-    assert {"cidr": "0.0.0.0/0", "except": ["10.244.0.0/16"]} in blocks
-    assert all(b["cidr"] != "0.0.0.0/0" or b.get("except") for b in blocks)
+    # from anywhere but the pod network, over IPv4 and IPv6
+    assert blocks == [{"cidr": "0.0.0.0/0", "except": ["10.244.0.0/16"]},
+                      {"cidr": "::/0", "except": ["fd00::/8"]}]
     ns = [f["namespaceSelector"]["matchLabels"] for f in rule["from"] if "namespaceSelector" in f]
     assert ns == [{"kubernetes.io/metadata.name": "kube-system"}]
     assert all("podSelector" not in f for f in rule["from"])

@@ -9,7 +9,8 @@ import ssl
 import threading
 import time
 
-from whlib import pod_obj, raw_tls, read_http_response, review, wait_for
+from whlib import (assert_not_taken, pod_obj, preload_env, raw_tls, read_http_response, review,
+                   wait_for)
 
 NS = "flyte-ws-demo-001"
 MIB = 1 << 20
@@ -196,14 +197,7 @@ def test_one_client_cannot_take_every_slot(start_webhook):
         for _ in range(16):
             held.append(socket.create_connection(("127.0.0.1", w.port), timeout=5))
         for _ in range(10):
-            # closed at accept: the connect may already see the reset
-            try:
-                s = socket.create_connection(("127.0.0.1", w.port), timeout=5)
-                s.settimeout(3)
-                assert s.recv(1) == b""
-            except ConnectionResetError:
-                pass
-            s.close()
+            assert_not_taken(w.port)  # closed at accept
         # another source address on the loopback is another client
         other = socket.create_connection(("127.0.0.1", w.port), timeout=5,
                                          source_address=("127.0.0.2", 0))
@@ -315,13 +309,7 @@ const char *MHD_get_version(void) { return getenv("FAKE_MHD_VERSION"); }
 def test_library_versions_are_checked_at_start(start_webhook, tmp_path):
     """The server reads libmicrohttpd's log text and relies on its handshake
     timing: an older library is refused at start, an untested one named."""
-    import os
-    import subprocess
-    src = tmp_path / "shim.c"
-    src.write_text(SHIM)
-    so = tmp_path / "shim.so"
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
-    env = dict(os.environ, LD_PRELOAD=str(so), FAKE_MHD_VERSION="0.9.76")
+    env = preload_env(tmp_path, "mhd_version", SHIM, FAKE_MHD_VERSION="0.9.76")
     w = start_webhook(env=env)
     assert wait_for(lambda: any("libmicrohttpd 0.9.76 is not the tested 0.9.75"
                                 in l.get("msg", "") for l in w.logs()))

@@ -19,8 +19,9 @@ import time
 
 import pytest
 
-from whlib import (namespace_review, raw_tls, read_http_response, run_certs, tls_context,
-                   wait_for, Webhook, WEBHOOK, base_args)
+from whlib import (assert_not_taken, namespace_review, preload_env, raw_tls,
+                   read_http_response, run_certs, serial_of, tls_context, wait_for, Webhook,
+                   WEBHOOK, base_args)
 
 NS = "flyte-ws-demo-001"
 
@@ -586,14 +587,6 @@ def test_nul_in_uid_refused(webhook):
 
 # ---- certificate rotation under load -----------------------------------------
 
-def serial_of(port, ca_file):
-    ctx = tls_context(ca_file)
-    with raw_tls(port, ctx) as s:
-        der = s.getpeercert(binary_form=True)
-    from cryptography import x509
-    return x509.load_der_x509_certificate(der).serial_number
-
-
 def test_rotation_under_load_loses_nothing(start_webhook, tmp_path, certs):
     d = tmp_path / "pki"
     run_certs("generate", "--service", "workspace-webhook", "--namespace", "workspace-system",
@@ -664,20 +657,6 @@ def test_bad_new_certificate_keeps_the_old(start_webhook, tmp_path):
 
 
 # ---- SIGTERM -----------------------------------------------------------------
-
-def assert_not_taken(port):
-    """A new connection while draining is refused or closed at once, unread."""
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=2)
-    except OSError:
-        return
-    with s:
-        s.settimeout(2)
-        try:
-            assert s.recv(1) == b""
-        except ConnectionResetError:
-            pass
-
 
 def test_sigterm_finishes_in_flight_and_exits_0(start_webhook):
     w = start_webhook("--shutdown-timeout", "10")
@@ -763,11 +742,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 
 
 def epoll_del_env(tmp_path, how):
-    src = tmp_path / "epoll_del.c"
-    src.write_text(EPOLL_DEL_SHIM)
-    so = tmp_path / "epoll_del.so"
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), str(src), "-ldl"], check=True)
-    return dict(os.environ, LD_PRELOAD=str(so), EPOLL_DEL=how)
+    return preload_env(tmp_path, "epoll_del", EPOLL_DEL_SHIM, EPOLL_DEL=how)
 
 
 def test_sigterm_under_traffic_never_aborts(start_webhook, tmp_path):

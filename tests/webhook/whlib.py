@@ -268,6 +268,39 @@ def read_http_response(sock):
     return status, headers, rest[:n]
 
 
+def serial_of(port, ca_file, ctx=None):
+    """The serial number of the certificate the server on port presents."""
+    from cryptography import x509
+    with raw_tls(port, ctx or tls_context(ca_file)) as s:
+        der = s.getpeercert(binary_form=True)
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def preload_env(tmp, name, source, **variables):
+    """Build C source as tmp/<name>.so and return an environment that
+    LD_PRELOADs it, with the given variables set."""
+    src, so = Path(tmp) / (name + ".c"), Path(tmp) / (name + ".so")
+    src.write_text(source)
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), str(src), "-ldl"], check=True)
+    return dict(os.environ, LD_PRELOAD=str(so), **variables)
+
+
+def assert_not_taken(port, source=None):
+    """A new connection is refused or closed at once, unread (a timeout
+    reading it raises: the server took it)."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                     source_address=(source, 0) if source else None)
+    except OSError:
+        return
+    with s:
+        s.settimeout(3)
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+
+
 def wait_for(pred, timeout=10, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
